@@ -1,0 +1,272 @@
+import type pg from 'pg';
+import type { SagaStatus } from '../../domain/saga-event';
+import { isoOrNull, storableText } from '../../domain/text';
+import type { AppliedBatch, IngestStore, RecordOutcome, SagaChange } from '../../ingest/ingest';
+import type { KafkaRecord } from '../../ingest/kafka-event';
+import { compareRefs, headerBytes, refOf } from '../../ingest/kafka-event';
+import type { BatchPlan, DeadLetterDraft, StepRow } from '../../ingest/plan';
+import { withTransaction } from './transaction';
+
+/** Columns a newer step (in event time) takes over in its saga row. */
+const LATEST_STEP_COLUMNS = [
+  'saga_type',
+  'order_id',
+  'current_status',
+  'last_step',
+  'last_trace_id',
+  'updated_at',
+  'last_recorded_at',
+  'last_event_timestamp',
+  'last_event_id',
+] as const;
+
+const IS_NEWER =
+  '(EXCLUDED.last_recorded_at, EXCLUDED.last_event_timestamp, EXCLUDED.last_event_id) > (s.last_recorded_at, s.last_event_timestamp, s.last_event_id)';
+
+/**
+ * Inserts the batch's steps (existing event ids are skipped) and folds the
+ * inserted ones into their saga rows: counts add up, earliest times win, and
+ * the latest step in event time (recorded_at, eventTimestamp, eventId bytes)
+ * sets the current state. Each saga appears once, so the upsert is set-based.
+ */
+const INSERT_STEPS_AND_FOLD_SAGAS = `
+WITH input AS (
+  SELECT * FROM json_to_recordset($1::json) AS r(
+    event_id text, saga_id text, saga_type text, step text, status text, order_id text,
+    producer_service text, trace_id text, metadata jsonb, recorded_at timestamptz,
+    event_timestamp timestamptz, content_hash text)
+), inserted AS (
+  INSERT INTO saga_steps (event_id, saga_id, saga_type, step, status, order_id, producer_service, trace_id,
+                          metadata, recorded_at, event_timestamp, content_hash)
+  SELECT event_id, saga_id, saga_type, step, status, order_id, producer_service, trace_id,
+         metadata, recorded_at, event_timestamp, decode(content_hash, 'hex')
+  FROM input
+  ORDER BY event_id COLLATE "C"
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING event_id, saga_id, saga_type, step, status, order_id, trace_id, recorded_at, event_timestamp
+), per_saga AS (
+  SELECT DISTINCT ON (saga_id)
+         saga_id, saga_type, order_id, status, step, trace_id, recorded_at, event_timestamp, event_id,
+         count(*) OVER w AS step_count,
+         min(recorded_at) OVER w AS started_at,
+         min(recorded_at) FILTER (WHERE status = 'FAILED') OVER w AS failed_at,
+         min(recorded_at) FILTER (WHERE status = 'COMPENSATED') OVER w AS compensated_at
+  FROM inserted
+  WINDOW w AS (PARTITION BY saga_id)
+  ORDER BY saga_id, recorded_at DESC, event_timestamp DESC, event_id COLLATE "C" DESC
+), folded AS (
+  INSERT INTO saga_instance AS s (saga_id, saga_type, order_id, current_status, last_step, last_trace_id,
+                                  started_at, updated_at, step_count, last_recorded_at, last_event_timestamp,
+                                  last_event_id, failed_at, compensated_at)
+  SELECT saga_id, saga_type, order_id, status, step, trace_id, started_at, recorded_at, step_count,
+         recorded_at, event_timestamp, event_id, failed_at, compensated_at
+  FROM per_saga
+  ORDER BY saga_id
+  ON CONFLICT (saga_id) DO UPDATE SET
+    step_count = s.step_count + EXCLUDED.step_count,
+    started_at = LEAST(s.started_at, EXCLUDED.started_at),
+    failed_at = LEAST(s.failed_at, EXCLUDED.failed_at),
+    compensated_at = LEAST(s.compensated_at, EXCLUDED.compensated_at),
+    ${LATEST_STEP_COLUMNS.map((column) => `${column} = CASE WHEN ${IS_NEWER} THEN EXCLUDED.${column} ELSE s.${column} END`).join(',\n    ')}
+  RETURNING saga_id, saga_type, current_status, failed_at, compensated_at
+)
+SELECT (SELECT coalesce(array_agg(event_id), '{}') FROM inserted) AS inserted_ids,
+       (SELECT coalesce(json_agg(folded), '[]') FROM folded) AS sagas`;
+
+/** Locks the batch's existing saga rows in one order (no deadlocks between writers) and reads their state before. */
+const LOCK_SAGAS = `
+SELECT saga_id, current_status, failed_at, compensated_at
+FROM saga_instance
+WHERE saga_id = ANY($1::text[])
+ORDER BY saga_id
+FOR UPDATE`;
+
+const STORED_HASHES = `
+SELECT event_id, encode(content_hash, 'hex') AS content_hash
+FROM saga_steps
+WHERE event_id = ANY($1::text[])`;
+
+/** Stored once per Kafka record: a redelivered record does not add a second dead letter. */
+const INSERT_DEAD_LETTERS = `
+INSERT INTO saga_dead_letter (topic, kafka_partition, kafka_offset, kafka_timestamp, timestamp_type, record_key,
+                              record_value, headers, event_id, saga_id, reason, reason_message, source)
+SELECT topic, kafka_partition, kafka_offset, kafka_timestamp, timestamp_type, decode(record_key, 'base64'),
+       decode(record_value, 'base64'), headers, event_id, saga_id, reason, reason_message, $2
+FROM json_to_recordset($1::json) AS r(
+  topic text, kafka_partition integer, kafka_offset bigint, kafka_timestamp timestamptz, timestamp_type text,
+  record_key text, record_value text, headers jsonb, event_id text, saga_id text, reason text, reason_message text)
+ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`;
+
+interface SagaBefore {
+  saga_id: string;
+  current_status: SagaStatus;
+  failed_at: Date | null;
+  compensated_at: Date | null;
+}
+
+interface SagaAfter {
+  saga_id: string;
+  saga_type: string;
+  current_status: SagaStatus;
+  failed_at: string | null;
+  compensated_at: string | null;
+}
+
+function stepJson(step: StepRow) {
+  return {
+    event_id: step.eventId,
+    saga_id: step.sagaId,
+    saga_type: step.sagaType,
+    step: step.step,
+    status: step.status,
+    order_id: step.orderId,
+    producer_service: step.producerService,
+    trace_id: step.traceId,
+    metadata: step.metadata,
+    recorded_at: new Date(step.recordedAt).toISOString(),
+    event_timestamp: new Date(step.eventTimestamp).toISOString(),
+    content_hash: step.contentHash.toString('hex'),
+  };
+}
+
+/**
+ * Headers in a lossless, storable form: key as text (made storable), value as
+ * base64 of its bytes.
+ */
+export function storableHeaders(record: KafkaRecord): Array<{ key: string; value: string }> {
+  return record.headers.flatMap((header) =>
+    Object.entries(header).map(([key, value]) => ({
+      key: storableText(key, 500),
+      value: headerBytes(value).toString('base64'),
+    })),
+  );
+}
+
+function deadLetterJson(draft: DeadLetterDraft) {
+  const { record } = draft;
+  return {
+    topic: storableText(record.topic, 500),
+    kafka_partition: record.partition,
+    kafka_offset: record.offset,
+    kafka_timestamp: isoOrNull(record.timestamp),
+    timestamp_type: storableText(record.timestampType, 50),
+    record_key: record.key ?? null,
+    record_value: record.value ?? null,
+    headers: storableHeaders(record),
+    event_id: draft.eventId,
+    saga_id: draft.sagaId,
+    reason: draft.reason,
+    reason_message: storableText(draft.message),
+  };
+}
+
+function toMillis(value: Date | string | null): number | null {
+  return value === null ? null : new Date(value).getTime();
+}
+
+function sagaChange(before: SagaBefore | undefined, after: SagaAfter): SagaChange {
+  const failedBefore = toMillis(before?.failed_at ?? null);
+  const compensatedBefore = toMillis(before?.compensated_at ?? null);
+  const failedAfter = toMillis(after.failed_at);
+  const compensatedAfter = toMillis(after.compensated_at);
+  const bothKnownBefore = failedBefore !== null && compensatedBefore !== null;
+  const bothKnownAfter = failedAfter !== null && compensatedAfter !== null;
+  return {
+    sagaId: after.saga_id,
+    sagaType: after.saga_type,
+    previousStatus: before?.current_status ?? null,
+    currentStatus: after.current_status,
+    enteredFailed: failedBefore === null && failedAfter !== null,
+    enteredCompensated: compensatedBefore === null && compensatedAfter !== null,
+    compensationSeconds:
+      !bothKnownBefore && bothKnownAfter && compensatedAfter >= failedAfter
+        ? (compensatedAfter - failedAfter) / 1000
+        : null,
+  };
+}
+
+export interface PgIngestStoreOptions {
+  /** Recorded with each dead letter: which path stored it (`consumer`, `redrive`). */
+  readonly source?: string;
+}
+
+/** `IngestStore` on PostgreSQL: a handful of set-based statements per batch, one transaction. */
+export class PgIngestStore implements IngestStore {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PgIngestStoreOptions = {},
+  ) {}
+
+  apply(plan: BatchPlan): Promise<AppliedBatch> {
+    return withTransaction(this.pool, (client) => this.applyIn(client, plan), { what: 'ingest' });
+  }
+
+  /** Applies a plan inside a transaction the caller owns (the redrive path adds its own statements). */
+  async applyIn(client: pg.ClientBase, plan: BatchPlan): Promise<AppliedBatch> {
+    const outcomes: RecordOutcome[] = plan.duplicates.map(({ ref, eventId }) => ({
+      ref,
+      outcome: 'duplicate',
+      eventId,
+    }));
+    const deadLetters: DeadLetterDraft[] = [...plan.deadLetters];
+    let sagaChanges: SagaChange[] = [];
+
+    if (plan.steps.length > 0) {
+      const sagaIds = [...new Set(plan.steps.map((step) => step.sagaId))];
+      const before = await client.query<SagaBefore>(LOCK_SAGAS, [sagaIds]);
+      const beforeById = new Map(before.rows.map((row) => [row.saga_id, row]));
+      const written = await client.query<{ inserted_ids: string[]; sagas: SagaAfter[] }>(
+        INSERT_STEPS_AND_FOLD_SAGAS,
+        [JSON.stringify(plan.steps.map(stepJson))],
+      );
+      const row = written.rows[0];
+      const insertedIds = new Set(row?.inserted_ids ?? []);
+      sagaChanges = (row?.sagas ?? []).map((after) => sagaChange(beforeById.get(after.saga_id), after));
+
+      const notInserted = plan.steps.filter((step) => !insertedIds.has(step.eventId));
+      const storedHashes = new Map<string, string>();
+      if (notInserted.length > 0) {
+        const stored = await client.query<{ event_id: string; content_hash: string }>(STORED_HASHES, [
+          notInserted.map((step) => step.eventId),
+        ]);
+        for (const hashRow of stored.rows) storedHashes.set(hashRow.event_id, hashRow.content_hash);
+      }
+      for (const step of plan.steps) {
+        if (insertedIds.has(step.eventId)) {
+          outcomes.push({ ref: refOf(step.record), outcome: 'inserted', eventId: step.eventId });
+          continue;
+        }
+        const storedHash = storedHashes.get(step.eventId);
+        // A row gone since the insert (archived meanwhile) was there: a duplicate, not a conflict.
+        if (storedHash === undefined || storedHash === step.contentHash.toString('hex')) {
+          outcomes.push({ ref: refOf(step.record), outcome: 'duplicate', eventId: step.eventId });
+        } else {
+          deadLetters.push({
+            record: step.record,
+            reason: 'EVENT_ID_CONFLICT',
+            message: `eventId ${step.eventId} is already stored with different content`,
+            eventId: step.eventId,
+            sagaId: step.sagaId,
+          });
+        }
+      }
+    }
+
+    if (deadLetters.length > 0) {
+      await client.query(INSERT_DEAD_LETTERS, [
+        JSON.stringify(deadLetters.map(deadLetterJson)),
+        this.options.source ?? 'consumer',
+      ]);
+      for (const draft of deadLetters) {
+        outcomes.push({
+          ref: refOf(draft.record),
+          outcome: 'dead-lettered',
+          eventId: draft.eventId,
+          reason: draft.reason,
+          message: draft.message,
+        });
+      }
+    }
+    return { outcomes: outcomes.sort((a, b) => compareRefs(a.ref, b.ref)), sagaChanges };
+  }
+}

@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import stringify from 'safe-stable-stringify';
+import { z } from 'zod';
+
+export const SAGA_STATUSES = ['STARTED', 'IN_PROGRESS', 'COMPLETED', 'FAILED', 'COMPENSATED'] as const;
+export type SagaStatus = (typeof SAGA_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly SagaStatus[] = ['COMPLETED', 'FAILED', 'COMPENSATED'];
+export const ACTIVE_STATUSES: readonly SagaStatus[] = ['STARTED', 'IN_PROGRESS'];
+
+/** Bounds no real event falls outside: they keep a stray clock from pinning a saga's state. */
+export const EARLIEST_EVENT_TIME = Date.UTC(2000, 0, 1);
+
+export type JsonObject = { [key: string]: unknown };
+
+/** A saga event as producers send it (SPEC §2), after decoding and validation. */
+export interface SagaEvent {
+  readonly eventId: string;
+  readonly eventTimestamp: number;
+  readonly sagaId: string;
+  /** Open set: new saga types are ingested as their string. */
+  readonly sagaType: string;
+  readonly step: string;
+  readonly status: SagaStatus;
+  readonly orderId: string;
+  readonly metadata: JsonObject | null;
+  readonly recordedAt: number;
+}
+
+function hasNul(value: string): boolean {
+  return value.includes('\u0000');
+}
+
+// PostgreSQL text and jsonb reject NUL and lone surrogates; letting them through
+// would fail the whole batch as if the database were down.
+function storableText(max: number) {
+  return z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => !hasNul(value), 'must not contain NUL characters')
+    .refine((value) => value.isWellFormed(), 'must be well-formed Unicode');
+}
+
+function findUnstorableJson(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') {
+    if (hasNul(value)) return `${path} contains a NUL character`;
+    if (!value.isWellFormed()) return `${path} is not well-formed Unicode`;
+    return undefined;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${path} is not a finite number`;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const problem = findUnstorableJson(item, `${path}[${index}]`);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const keyProblem = findUnstorableJson(key, `${path} key ${JSON.stringify(key)}`);
+      if (keyProblem) return keyProblem;
+      const problem = findUnstorableJson(item, `${path}.${key}`);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+const jsonObject = z.custom<JsonObject>(
+  (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
+  'must be a JSON object',
+);
+
+/** Metadata arrives as a JSON string (Avro) or as an object (JSON records). */
+const metadataSchema = z
+  .union([z.null(), z.string(), jsonObject])
+  .optional()
+  .transform((value, ctx): JsonObject | null => {
+    if (value === undefined || value === null) return null;
+    let parsed: unknown = value;
+    if (typeof value === 'string') {
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object (the string is not valid JSON)' });
+        return z.NEVER;
+      }
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return z.NEVER;
+    }
+    const problem = findUnstorableJson(parsed, 'metadata');
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return parsed as JsonObject;
+  });
+
+function epochMillis(latest: () => number) {
+  return z
+    .number()
+    .int('must be an integer (epoch milliseconds)')
+    .min(EARLIEST_EVENT_TIME, 'is before 2000-01-01')
+    .refine((value) => value <= latest(), 'is too far in the future');
+}
+
+/**
+ * The one validation of a decoded event. `maxFutureMs` bounds clock skew: an
+ * event dated far ahead would stay "latest" for ever and pin its saga.
+ */
+export function sagaEventSchema(options: { now?: () => number; maxFutureMs?: number } = {}) {
+  const now = options.now ?? Date.now;
+  const maxFutureMs = options.maxFutureMs ?? 86_400_000;
+  const latest = () => now() + maxFutureMs;
+  return z.object({
+    eventId: storableText(100),
+    eventTimestamp: epochMillis(latest),
+    sagaId: storableText(100),
+    sagaType: storableText(50),
+    step: storableText(100),
+    status: z.enum(SAGA_STATUSES),
+    orderId: storableText(100),
+    metadata: metadataSchema,
+    recordedAt: epochMillis(latest),
+  });
+}
+
+/** Human-readable summary of a zod error, naming each field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'event'}: ${issue.message}`)
+    .join('; ');
+}
+
+/**
+ * Identity of an event's content: every Avro field, with metadata compared as a
+ * JSON object (key order does not matter). Kafka key, headers and offsets are
+ * not content.
+ */
+export function eventContentHash(event: SagaEvent): Buffer {
+  const canonical = JSON.stringify([
+    event.eventId,
+    event.eventTimestamp,
+    event.sagaId,
+    event.sagaType,
+    event.step,
+    event.status,
+    event.orderId,
+    event.metadata === null ? null : (stringify(event.metadata) ?? null),
+    event.recordedAt,
+  ]);
+  return createHash('sha256').update(canonical).digest();
+}
+
+/** The trace id of a step is `metadata.traceId` when it is a string that fits. */
+export function traceIdOf(metadata: JsonObject | null): string | null {
+  const traceId = metadata?.traceId;
+  return typeof traceId === 'string' && traceId.length > 0 && traceId.length <= 100 ? traceId : null;
+}
