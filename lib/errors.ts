@@ -46,6 +46,7 @@ export class PermanentRecordError extends SagaTrackerError {
 
 export type HttpErrorCode =
   | 'BAD_REQUEST'
+  | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'CONFLICT'
@@ -68,6 +69,12 @@ export class HttpError extends SagaTrackerError {
 export class BadRequestError extends HttpError {
   constructor(message: string, details?: unknown, options?: { cause?: unknown }) {
     super(400, 'BAD_REQUEST', message, details, options);
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  constructor(message: string, details?: unknown) {
+    super(403, 'FORBIDDEN', message, details);
   }
 }
 

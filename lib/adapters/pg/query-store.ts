@@ -1,0 +1,263 @@
+import type pg from 'pg';
+import { ACTIVE_STATUSES } from '../../domain/saga-event';
+import { microsToIso } from '../../query/cursor';
+import type { SearchFilters, SearchQuery, SortField } from '../../query/search-criteria';
+import type { SagaRow, StatusOverrideRow } from '../../query/serialize';
+import type {
+  SagaQueryStore,
+  SagaTimeline,
+  SagaTimelineSource,
+  SearchRow,
+  StatisticsData,
+  StatisticsScope,
+  StatusOverrideInput,
+  StatusOverrideResult,
+} from '../../query/store';
+import { classifyDbError } from './transaction';
+
+const SAGA_COLUMNS = `s.saga_id, s.saga_type, s.order_id, s.current_status, s.last_step, s.last_trace_id,
+  s.started_at, s.updated_at, s.step_count, s.status_overridden_at`;
+
+/** The only column names that reach SQL text come from this table, never from input. */
+const SORT_COLUMNS: Record<SortField, string> = { startedAt: 'started_at', updatedAt: 'updated_at' };
+
+/** Collects positional parameters while a statement's conditions are assembled. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+function containment(key: string, value: unknown): string {
+  return JSON.stringify({ [key]: value });
+}
+
+/**
+ * The WHERE conditions of a search. Step-level filters (trace, step name,
+ * metadata) are semi-joins on saga_steps: the trace id goes through the GIN
+ * metadata index (the trace id of a step is its metadata.traceId), the step
+ * name through (saga_id, step).
+ */
+function whereConditions(filters: SearchFilters, now: Date, params: Params): string[] {
+  const conditions: string[] = [];
+  if (filters.orderId !== undefined) conditions.push(`s.order_id = ${params.add(filters.orderId)}`);
+  if (filters.sagaType !== undefined) conditions.push(`s.saga_type = ${params.add(filters.sagaType)}`);
+  if (filters.status !== undefined) conditions.push(`s.current_status = ${params.add(filters.status)}`);
+  if (filters.from !== undefined) conditions.push(`s.started_at >= ${params.add(filters.from)}`);
+  if (filters.to !== undefined) conditions.push(`s.started_at < ${params.add(filters.to)}`);
+  if (filters.traceId !== undefined) {
+    conditions.push(`EXISTS (SELECT 1 FROM saga_steps st WHERE st.saga_id = s.saga_id
+      AND st.metadata @> ${params.add(containment('traceId', filters.traceId))}::jsonb
+      AND st.trace_id = ${params.add(filters.traceId)})`);
+  }
+  if (filters.step !== undefined) {
+    conditions.push(
+      `EXISTS (SELECT 1 FROM saga_steps st WHERE st.saga_id = s.saga_id AND st.step = ${params.add(filters.step)})`,
+    );
+  }
+  for (const filter of filters.metadata ?? []) {
+    const alternatives = filter.values.map(
+      (value) => `st.metadata @> ${params.add(containment(filter.key, value))}::jsonb`,
+    );
+    conditions.push(
+      `EXISTS (SELECT 1 FROM saga_steps st WHERE st.saga_id = s.saga_id AND (${alternatives.join(' OR ')}))`,
+    );
+  }
+  if (filters.stuckForSeconds !== undefined) {
+    conditions.push(`s.current_status = ANY(${params.add(ACTIVE_STATUSES)}::text[])`);
+    conditions.push(`s.updated_at < ${params.add(new Date(now.getTime() - filters.stuckForSeconds * 1000))}`);
+  }
+  return conditions;
+}
+
+function whereClause(conditions: readonly string[]): string {
+  return conditions.length === 0 ? '' : `WHERE ${conditions.join('\n  AND ')}`;
+}
+
+export function searchStatement(query: SearchQuery, limit: number, now: Date): pg.QueryConfig {
+  const params = new Params();
+  const conditions = whereConditions(query.filters, now, params);
+  const column = SORT_COLUMNS[query.sort.field];
+  const direction = query.sort.direction === 'desc' ? 'DESC' : 'ASC';
+  let offset = '';
+  if (query.paging.kind === 'keyset') {
+    const { after } = query.paging;
+    const comparison = query.sort.direction === 'desc' ? '<' : '>';
+    conditions.push(
+      `(s.${column}, s.saga_id) ${comparison} (${params.add(microsToIso(after.micros))}::timestamptz, ${params.add(after.sagaId)})`,
+    );
+  } else if (query.paging.page > 0) {
+    offset = `OFFSET ${params.add(query.paging.page * query.paging.size)}`;
+  }
+  const text = `
+SELECT ${SAGA_COLUMNS}, (extract(epoch FROM s.${column}) * 1000000)::bigint::text AS sort_key
+FROM saga_instance s
+${whereClause(conditions)}
+ORDER BY s.${column} ${direction}, s.saga_id ${direction}
+LIMIT ${params.add(limit)} ${offset}`;
+  return { text, values: params.values };
+}
+
+export function countStatement(filters: SearchFilters, now: Date): pg.QueryConfig {
+  const params = new Params();
+  const conditions = whereConditions(filters, now, params);
+  return {
+    text: `SELECT count(*) AS total FROM saga_instance s ${whereClause(conditions)}`,
+    values: params.values,
+  };
+}
+
+const FIND_SAGA = `SELECT ${SAGA_COLUMNS} FROM saga_instance s WHERE s.saga_id = $1`;
+
+/** One round trip: the saga row with its steps and overrides as JSON arrays. */
+const FIND_TIMELINE = `
+SELECT ${SAGA_COLUMNS},
+  (SELECT coalesce(json_agg(st ORDER BY st.recorded_at, st.event_timestamp, st.event_id), '[]')
+   FROM (SELECT id, event_id, step, status, producer_service, trace_id, metadata, recorded_at, event_timestamp
+         FROM saga_steps WHERE saga_id = s.saga_id) st) AS steps,
+  (SELECT coalesce(json_agg(o ORDER BY o.overridden_at, o.id), '[]')
+   FROM (SELECT id, previous_status, new_status, reason, principal, principal_account, request_id, overridden_at
+         FROM saga_status_override WHERE saga_id = s.saga_id) o) AS overrides
+FROM saga_instance s
+WHERE s.saga_id = $1`;
+
+/**
+ * Terminal sagas' duration runs from their first step to their latest producer
+ * step (last_recorded_at, which an operator override does not move).
+ */
+const STATISTICS = `
+WITH scope AS MATERIALIZED (
+  SELECT saga_type, current_status, failed_at IS NOT NULL AS ever_failed,
+         compensated_at IS NOT NULL AS ever_compensated,
+         CASE WHEN current_status IN ('COMPLETED', 'FAILED', 'COMPENSATED')
+              THEN extract(epoch FROM last_recorded_at - started_at)::double precision END AS duration
+  FROM saga_instance
+  WHERE started_at >= $1 AND started_at < $2 AND ($3::text IS NULL OR saga_type = $3)
+), groups AS (
+  SELECT saga_type, current_status, count(*) AS n,
+         count(*) FILTER (WHERE ever_failed) AS ever_failed,
+         count(*) FILTER (WHERE ever_compensated) AS ever_compensated
+  FROM scope
+  GROUP BY saga_type, current_status
+)
+SELECT (SELECT coalesce(json_agg(groups), '[]') FROM groups) AS groups,
+       count(duration) AS duration_count,
+       avg(duration) AS avg_duration,
+       percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration) AS percentiles
+FROM scope
+WHERE duration IS NOT NULL`;
+
+/** Locks the saga row, forces its status and records the audit entry, in one statement. */
+const OVERRIDE_STATUS = `
+WITH current AS (
+  SELECT saga_id, current_status FROM saga_instance WHERE saga_id = $1 FOR UPDATE
+), updated AS (
+  UPDATE saga_instance s
+  SET current_status = $2, updated_at = now(), status_overridden_at = now()
+  FROM current
+  WHERE s.saga_id = current.saga_id
+  RETURNING ${SAGA_COLUMNS}, current.current_status AS previous_status
+), audit AS (
+  INSERT INTO saga_status_override (saga_id, previous_status, new_status, reason, principal, principal_account,
+                                    request_id, overridden_at)
+  SELECT saga_id, previous_status, $2, $3, $4, $5, $6, now() FROM updated
+  RETURNING id, previous_status, new_status, reason, principal, principal_account, request_id, overridden_at
+)
+SELECT row_to_json(updated) AS saga, row_to_json(audit) AS override FROM updated, audit`;
+
+type TimelineRow = SagaRow & Pick<SagaTimeline, 'steps' | 'overrides'>;
+
+interface StatisticsRow {
+  groups: Array<{
+    saga_type: string;
+    current_status: string;
+    n: number;
+    ever_failed: number;
+    ever_compensated: number;
+  }>;
+  duration_count: number;
+  avg_duration: number | null;
+  percentiles: number[] | null;
+}
+
+/** Search, statistics, overrides and single-saga reads on PostgreSQL. */
+export class PgSagaQueryStore implements SagaQueryStore, SagaTimelineSource {
+  constructor(private readonly pool: pg.Pool) {}
+
+  private async query<R extends pg.QueryResultRow>(what: string, config: pg.QueryConfig): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(config)).rows;
+    } catch (error) {
+      throw classifyDbError(error, what);
+    }
+  }
+
+  async findSaga(sagaId: string): Promise<SagaRow | null> {
+    const rows = await this.query<SagaRow>('find saga', { text: FIND_SAGA, values: [sagaId] });
+    return rows[0] ?? null;
+  }
+
+  async findTimeline(sagaId: string): Promise<SagaTimeline | null> {
+    const rows = await this.query<TimelineRow>('find timeline', { text: FIND_TIMELINE, values: [sagaId] });
+    const row = rows[0];
+    if (!row) return null;
+    const { steps, overrides, ...saga } = row;
+    return { saga, steps, overrides };
+  }
+
+  search(query: SearchQuery, limit: number, now: Date): Promise<SearchRow[]> {
+    return this.query<SearchRow>('search', searchStatement(query, limit, now));
+  }
+
+  async count(filters: SearchFilters, now: Date): Promise<number> {
+    const rows = await this.query<{ total: number }>('count', countStatement(filters, now));
+    return Number(rows[0]?.total ?? 0);
+  }
+
+  async statistics(scope: StatisticsScope): Promise<StatisticsData> {
+    const rows = await this.query<StatisticsRow>('statistics', {
+      text: STATISTICS,
+      values: [scope.from, scope.to, scope.sagaType ?? null],
+    });
+    const row = rows[0];
+    const percentiles = row?.percentiles ?? [];
+    return {
+      groups: (row?.groups ?? []).map((group) => ({
+        sagaType: group.saga_type,
+        status: group.current_status,
+        count: Number(group.n),
+        everFailed: Number(group.ever_failed),
+        everCompensated: Number(group.ever_compensated),
+      })),
+      durations: {
+        count: Number(row?.duration_count ?? 0),
+        avgSeconds: row?.avg_duration ?? null,
+        p50Seconds: percentiles[0] ?? null,
+        p95Seconds: percentiles[1] ?? null,
+        p99Seconds: percentiles[2] ?? null,
+      },
+    };
+  }
+
+  async overrideStatus(input: StatusOverrideInput): Promise<StatusOverrideResult | null> {
+    const rows = await this.query<{ saga: SagaRow; override: StatusOverrideRow }>('status override', {
+      text: OVERRIDE_STATUS,
+      values: [
+        input.sagaId,
+        input.status,
+        input.reason,
+        input.principal,
+        input.principalAccount,
+        input.requestId,
+      ],
+    });
+    const row = rows[0];
+    return row ? { saga: row.saga, override: row.override } : null;
+  }
+
+  async ping(): Promise<void> {
+    await this.query('health check', { text: 'SELECT 1' });
+  }
+}
