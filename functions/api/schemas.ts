@@ -47,12 +47,17 @@ function dateParam(bound: 'start' | 'end', description: string) {
     .meta({ description, example: bound === 'start' ? '2026-11-01' : '2026-11-25T12:00:00Z' });
 }
 
+/** An integer query value; converted before validation (a coerced schema would be documented as nullable). */
 function integerParam(min: number, max: number, description: string) {
-  return z.coerce
-    .number({ error: 'must be an integer' })
-    .int('must be an integer')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
+  return z
+    .preprocess(
+      (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
+      z
+        .number({ error: 'must be an integer' })
+        .int('must be an integer')
+        .min(min, `must be at least ${min}`)
+        .max(max, `must be at most ${max}`),
+    )
     .meta({ description });
 }
 
