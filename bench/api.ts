@@ -372,10 +372,36 @@ async function measure(pool: pg.Pool): Promise<void> {
     return samples;
   };
 
+  // The database's share of a request, to tell handler overhead from machine noise.
+  const storeOnly = async (read: (sagaId: string) => Promise<unknown>) => {
+    const samples: number[] = [];
+    for (let index = 0; index < ITERATIONS; index++) {
+      const sagaId = randomSaga();
+      const started = performance.now();
+      await read(sagaId);
+      samples.push(performance.now() - started);
+    }
+    return samples;
+  };
   report('GET /sagas/{id}', await repeat(ITERATIONS, () => `/api/v1/sagas/${randomSaga()}`), { p99: 5 });
+  report('  (its SQL alone, through the store)', await storeOnly((id) => store.findSaga(id)));
   report('GET /sagas/{id}/steps', await repeat(ITERATIONS, () => `/api/v1/sagas/${randomSaga()}/steps`), {
     p99: 5,
   });
+  report('  (its SQL alone, through the store)', await storeOnly((id) => store.findTimeline(id)));
+  const statisticsStart = new Date(NOW - 30 * DAY);
+  report(
+    '  statistics over 30 days (SQL alone, through the store)',
+    await (async () => {
+      const samples: number[] = [];
+      for (let index = 0; index < 10; index++) {
+        const started = performance.now();
+        await store.statistics({ from: statisticsStart, to: new Date(NOW) });
+        samples.push(performance.now() - started);
+      }
+      return samples;
+    })(),
+  );
   report(
     'search first page status=FAILED',
     await repeat(ITERATIONS / 2, () => '/api/v1/sagas?status=FAILED'),

@@ -28,7 +28,10 @@ CREATE INDEX saga_status_override_saga_id_idx ON saga_status_override (saga_id, 
 -- depth. Each of these replaces a single-column index of the first migration
 -- whose column it leads with (same lookups, one index fewer to maintain on
 -- every saga update).
-CREATE INDEX saga_instance_started_at_saga_id_idx ON saga_instance (started_at, saga_id);
+-- The columns statistics read ride along, so a period's statistics are an
+-- index-only scan instead of one heap visit per saga.
+CREATE INDEX saga_instance_started_at_saga_id_idx ON saga_instance (started_at, saga_id)
+  INCLUDE (saga_type, current_status, last_recorded_at, failed_at, compensated_at);
 CREATE INDEX saga_instance_updated_at_saga_id_idx ON saga_instance (updated_at, saga_id);
 CREATE INDEX saga_instance_status_started_at_idx ON saga_instance (current_status, started_at, saga_id);
 CREATE INDEX saga_instance_status_updated_at_idx ON saga_instance (current_status, updated_at, saga_id);

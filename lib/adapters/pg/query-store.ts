@@ -124,30 +124,28 @@ FROM saga_instance s
 WHERE s.saga_id = $1`;
 
 /**
- * Terminal sagas' duration runs from their first step to their latest producer
- * step (last_recorded_at, which an operator override does not move).
+ * Two passes over the period's index entries (index-only: the started_at index
+ * carries the columns read): counts per (type, status), then the duration
+ * distribution of terminal sagas, from their first step to their latest
+ * producer step (last_recorded_at, which an operator override does not move).
+ * date_part keeps the durations in double precision; extract() would compute
+ * them as numeric, several times slower to sort.
  */
 const STATISTICS = `
-WITH scope AS MATERIALIZED (
-  SELECT saga_type, current_status, failed_at IS NOT NULL AS ever_failed,
-         compensated_at IS NOT NULL AS ever_compensated,
-         CASE WHEN current_status IN ('COMPLETED', 'FAILED', 'COMPENSATED')
-              THEN extract(epoch FROM last_recorded_at - started_at)::double precision END AS duration
-  FROM saga_instance
-  WHERE started_at >= $1 AND started_at < $2 AND ($3::text IS NULL OR saga_type = $3)
-), groups AS (
-  SELECT saga_type, current_status, count(*) AS n,
-         count(*) FILTER (WHERE ever_failed) AS ever_failed,
-         count(*) FILTER (WHERE ever_compensated) AS ever_compensated
-  FROM scope
-  GROUP BY saga_type, current_status
-)
-SELECT (SELECT coalesce(json_agg(groups), '[]') FROM groups) AS groups,
-       count(duration) AS duration_count,
-       avg(duration) AS avg_duration,
-       percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration) AS percentiles
-FROM scope
-WHERE duration IS NOT NULL`;
+SELECT (SELECT coalesce(json_agg(g), '[]')
+        FROM (SELECT saga_type, current_status, count(*) AS n,
+                     count(*) FILTER (WHERE failed_at IS NOT NULL) AS ever_failed,
+                     count(*) FILTER (WHERE compensated_at IS NOT NULL) AS ever_compensated
+              FROM saga_instance
+              WHERE started_at >= $1 AND started_at < $2 AND ($3::text IS NULL OR saga_type = $3)
+              GROUP BY saga_type, current_status) g) AS groups,
+       d.duration_count, d.avg_duration, d.percentiles
+FROM (SELECT count(*) AS duration_count, avg(duration) AS avg_duration,
+             percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration) AS percentiles
+      FROM (SELECT date_part('epoch', last_recorded_at - started_at) AS duration
+            FROM saga_instance
+            WHERE started_at >= $1 AND started_at < $2 AND ($3::text IS NULL OR saga_type = $3)
+              AND current_status IN ('COMPLETED', 'FAILED', 'COMPENSATED')) t) d`;
 
 /** Locks the saga row, forces its status and records the audit entry, in one statement. */
 const OVERRIDE_STATUS = `
