@@ -7,6 +7,7 @@ import { kafkaEvent, recordsFor } from '../../test/support/kafka';
 import type { StepSpec } from '../../test/support/sagas';
 import { ORDER_CREATION_STEPS, PAYMENT_FAILURE_STEPS, sagaEvents } from '../../test/support/sagas';
 import { startTcpProxy } from '../../test/support/tcp-proxy';
+import { matchedRouteOf } from './router';
 
 const NOW = new Date('2026-11-25T12:00:00.000Z');
 const at = (iso: string) => Date.parse(iso);
@@ -506,5 +507,34 @@ describe('health and failures', () => {
     expect(answer.body.message).toMatch(/^internal error \(request id [\w-]+\)$/);
     expect(answer.body.details).toEqual({ requestId: expect.any(String) });
     expect(JSON.stringify(answer.body)).not.toMatch(/relation|secret|saga_instance/);
+  });
+});
+
+describe('middleware seam', () => {
+  it('lets an added middleware see every shaped response and the matched route', async () => {
+    const seen: Array<[string | undefined, number | undefined]> = [];
+    const store = new PgSagaQueryStore(db.pool);
+    const observed = apiClient({
+      store,
+      sagas: store,
+      middlewares: [
+        {
+          after: async (request) => {
+            seen.push([matchedRouteOf(request.event)?.path, request.response?.statusCode]);
+          },
+          onError: async (request) => {
+            seen.push([matchedRouteOf(request.event)?.path, request.response?.statusCode]);
+          },
+        },
+      ],
+    });
+    await observed('GET', '/api/v1/sagas/saga-a');
+    await observed('GET', '/api/v1/sagas?size=1000');
+    await observed('GET', '/nowhere');
+    expect(seen).toEqual([
+      ['/api/v1/sagas/{sagaId}', 200],
+      ['/api/v1/sagas', 400],
+      [undefined, 404],
+    ]);
   });
 });
