@@ -1,4 +1,7 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { PgSagaQueryStore } from '../../lib/adapters/pg/query-store';
+import type { SagaQueryStore } from '../../lib/query/store';
+import { localLambdaContext, toApiGatewayEvent } from '../../local/api-gateway';
 import { apiClient, apiClientFor } from '../../test/support/api';
 import { consumeHandlerFor } from '../../test/support/consume';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
@@ -7,9 +10,20 @@ import { kafkaEvent, recordsFor } from '../../test/support/kafka';
 import type { StepSpec } from '../../test/support/sagas';
 import { ORDER_CREATION_STEPS, PAYMENT_FAILURE_STEPS, sagaEvents } from '../../test/support/sagas';
 import { startTcpProxy } from '../../test/support/tcp-proxy';
+import { createApiHandler } from './handler';
 import { matchedRouteOf } from './router';
 
 const NOW = new Date('2026-11-25T12:00:00.000Z');
+
+function bindAll(store: PgSagaQueryStore): SagaQueryStore {
+  return {
+    search: store.search.bind(store),
+    count: store.count.bind(store),
+    statistics: store.statistics.bind(store),
+    overrideStatus: store.overrideStatus.bind(store),
+    ping: store.ping.bind(store),
+  };
+}
 const at = (iso: string) => Date.parse(iso);
 
 const STOCK_FAILURE_STEPS: readonly StepSpec[] = [
@@ -301,6 +315,24 @@ describe('GET /api/v1/sagas (search)', () => {
   });
 });
 
+describe('metadata filters that match many steps', () => {
+  it.each([
+    ['meta.customerId=customer-7', 'selective', 10_000],
+    ['meta.customerId=customer-7', 'broad', 2],
+    ['meta.customerId=customer-7&meta.failureReason=CARD_DECLINED', 'selective', 10_000],
+    ['meta.customerId=customer-7&meta.failureReason=CARD_DECLINED', 'broad', 2],
+  ])('answers the same sagas for %s whether the filter is treated as %s', async (query, _kind, limit) => {
+    const store = new PgSagaQueryStore(db.pool, { metadataNarrowingLimit: limit });
+    const limited = apiClient({ store, sagas: store, now: () => NOW });
+    const expected = await call('GET', `/api/v1/sagas?${query}&size=100`);
+    const answer = await limited('GET', `/api/v1/sagas?${query}&size=100`);
+    expect(answer.body).toEqual(expected.body);
+    expect(answer.body.content.length).toBeGreaterThan(0);
+    const paged = await limited('GET', `/api/v1/sagas?${query}&size=3&page=1`);
+    expect(paged.body.page.totalElements).toBe(expected.body.page.totalElements);
+  });
+});
+
 describe('search parameters that are wrong', () => {
   it.each([
     ['status=DONE', 'status', /STARTED, IN_PROGRESS, COMPLETED, FAILED, COMPENSATED/],
@@ -488,6 +520,19 @@ describe('health and failures', () => {
       await pool.end();
       await proxy.close();
     }
+  });
+
+  it('answers 503 when a query outlasts the Lambda (middy times out first)', async () => {
+    const store = new PgSagaQueryStore(db.pool);
+    const handler = createApiHandler({
+      logger: new Logger({ logLevel: 'SILENT' }),
+      store: { ...bindAll(store), search: () => new Promise(() => undefined) },
+      sagas: store,
+    });
+    const context = { ...localLambdaContext('saga-tracker-api'), getRemainingTimeInMillis: () => 100 };
+    const result = await handler(toApiGatewayEvent({ method: 'GET', url: '/api/v1/sagas' }), context);
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body ?? '{}').message).toMatch(/took too long/);
   });
 
   it('answers 500 with the request id only when something unexpected breaks', async () => {

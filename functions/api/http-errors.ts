@@ -34,6 +34,12 @@ function isExposedClientError(error: unknown): error is { statusCode: number; me
   );
 }
 
+/** middy answers this when the Lambda is about to time out (a query slower than the function's timeout). */
+function isMiddyTimeout(error: unknown): boolean {
+  const cause = (error as { cause?: { package?: unknown } } | null)?.cause;
+  return error instanceof Error && error.name === 'TimeoutError' && cause?.package === '@middy/core';
+}
+
 /**
  * What the caller may see of an error. HTTP errors are shown as they are; an
  * unreachable database is a 503 to retry; anything else is a 500 whose only
@@ -43,6 +49,11 @@ export function toHttpError(error: unknown, requestId: string): HttpError {
   if (error instanceof HttpError) return error;
   if (isTransientDbError(error)) {
     return new ServiceUnavailableError('the database is unavailable; retry later', { cause: error });
+  }
+  if (isMiddyTimeout(error)) {
+    return new ServiceUnavailableError('the request took too long; narrow the search or retry', {
+      cause: error,
+    });
   }
   if (isExposedClientError(error)) {
     return new HttpError(error.statusCode, CODES_BY_STATUS[error.statusCode] ?? 'BAD_REQUEST', error.message);

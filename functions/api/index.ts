@@ -6,7 +6,10 @@ import { createApiHandler } from './handler';
 
 // Everything below runs once per Lambda environment (cold start).
 const logger = createLogger('saga-tracker-api');
-const database = toDatabaseConfig(parseEnv(databaseEnvSchema, process.env));
+// API Gateway gives up after 30 s: a query must give up well before, so its connection is freed.
+const database = toDatabaseConfig(
+  parseEnv(databaseEnvSchema, { DB_STATEMENT_TIMEOUT_MS: '10000', ...process.env }),
+);
 const pool = createPool(database, {
   applicationName: 'saga-tracker-api',
   onError: (error) => logger.warn('idle database connection failed', { error }),

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ACTIVE_STATUSES } from '../../domain/saga-event';
 import { microsToIso } from '../../query/cursor';
-import type { SearchFilters, SearchQuery, SortField } from '../../query/search-criteria';
+import type { MetadataFilter, SearchFilters, SearchQuery, SortField } from '../../query/search-criteria';
 import type { SagaRow, StatusOverrideRow } from '../../query/serialize';
 import type {
   SagaQueryStore,
@@ -34,14 +34,42 @@ function containment(key: string, value: unknown): string {
   return JSON.stringify({ [key]: value });
 }
 
+/** `st.metadata` holds the filter's key with one of its values (each test is served by the GIN index). */
+function metadataMatch(filter: MetadataFilter, params: Params): string {
+  const alternatives = filter.values.map(
+    (value) => `st.metadata @> ${params.add(containment(filter.key, value))}::jsonb`,
+  );
+  return `(${alternatives.join(' OR ')})`;
+}
+
+/**
+ * Steps a metadata filter may match before it counts as broad. PostgreSQL
+ * cannot estimate jsonb containment (it assumes 1% of the rows), so a
+ * selective filter is resolved first, through the GIN index, to the saga ids
+ * it names; only a broad one is left to the planner, which then walks the sort
+ * order and finds matches quickly because they are dense.
+ */
+export const METADATA_NARROWING_LIMIT = 50_000;
+
+/** Saga ids already known to satisfy the first metadata filter. */
+interface Narrowed {
+  readonly sagaIds: readonly string[];
+}
+
 /**
  * The WHERE conditions of a search. Step-level filters (trace, step name,
  * metadata) are semi-joins on saga_steps: the trace id goes through the GIN
  * metadata index (the trace id of a step is its metadata.traceId), the step
  * name through (saga_id, step).
  */
-function whereConditions(filters: SearchFilters, now: Date, params: Params): string[] {
+function whereConditions(
+  filters: SearchFilters,
+  now: Date,
+  params: Params,
+  narrowed: Narrowed | undefined,
+): string[] {
   const conditions: string[] = [];
+  if (narrowed) conditions.push(`s.saga_id = ANY(${params.add(narrowed.sagaIds)}::text[])`);
   if (filters.orderId !== undefined) conditions.push(`s.order_id = ${params.add(filters.orderId)}`);
   if (filters.sagaType !== undefined) conditions.push(`s.saga_type = ${params.add(filters.sagaType)}`);
   if (filters.status !== undefined) conditions.push(`s.current_status = ${params.add(filters.status)}`);
@@ -57,12 +85,10 @@ function whereConditions(filters: SearchFilters, now: Date, params: Params): str
       `EXISTS (SELECT 1 FROM saga_steps st WHERE st.saga_id = s.saga_id AND st.step = ${params.add(filters.step)})`,
     );
   }
-  for (const filter of filters.metadata ?? []) {
-    const alternatives = filter.values.map(
-      (value) => `st.metadata @> ${params.add(containment(filter.key, value))}::jsonb`,
-    );
+  for (const [index, filter] of (filters.metadata ?? []).entries()) {
+    if (index === 0 && narrowed) continue;
     conditions.push(
-      `EXISTS (SELECT 1 FROM saga_steps st WHERE st.saga_id = s.saga_id AND (${alternatives.join(' OR ')}))`,
+      `EXISTS (SELECT 1 FROM saga_steps st WHERE st.saga_id = s.saga_id AND ${metadataMatch(filter, params)})`,
     );
   }
   if (filters.stuckForSeconds !== undefined) {
@@ -76,9 +102,14 @@ function whereClause(conditions: readonly string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join('\n  AND ')}`;
 }
 
-export function searchStatement(query: SearchQuery, limit: number, now: Date): pg.QueryConfig {
+export function searchStatement(
+  query: SearchQuery,
+  limit: number,
+  now: Date,
+  narrowed?: Narrowed,
+): pg.QueryConfig {
   const params = new Params();
-  const conditions = whereConditions(query.filters, now, params);
+  const conditions = whereConditions(query.filters, now, params, narrowed);
   const column = SORT_COLUMNS[query.sort.field];
   const direction = query.sort.direction === 'desc' ? 'DESC' : 'ASC';
   let offset = '';
@@ -100,9 +131,9 @@ LIMIT ${params.add(limit)} ${offset}`;
   return { text, values: params.values };
 }
 
-export function countStatement(filters: SearchFilters, now: Date): pg.QueryConfig {
+export function countStatement(filters: SearchFilters, now: Date, narrowed?: Narrowed): pg.QueryConfig {
   const params = new Params();
-  const conditions = whereConditions(filters, now, params);
+  const conditions = whereConditions(filters, now, params, narrowed);
   return {
     text: `SELECT count(*) AS total FROM saga_instance s ${whereClause(conditions)}`,
     values: params.values,
@@ -181,8 +212,20 @@ interface StatisticsRow {
 }
 
 /** Search, statistics, overrides and single-saga reads on PostgreSQL. */
+export interface PgSagaQueryStoreOptions {
+  /** @default METADATA_NARROWING_LIMIT */
+  readonly metadataNarrowingLimit?: number;
+}
+
 export class PgSagaQueryStore implements SagaQueryStore, SagaTimelineSource {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly narrowingLimit: number;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    options: PgSagaQueryStoreOptions = {},
+  ) {
+    this.narrowingLimit = options.metadataNarrowingLimit ?? METADATA_NARROWING_LIMIT;
+  }
 
   private async query<R extends pg.QueryResultRow>(what: string, config: pg.QueryConfig): Promise<R[]> {
     try {
@@ -205,12 +248,26 @@ export class PgSagaQueryStore implements SagaQueryStore, SagaTimelineSource {
     return { saga, steps, overrides };
   }
 
-  search(query: SearchQuery, limit: number, now: Date): Promise<SearchRow[]> {
-    return this.query<SearchRow>('search', searchStatement(query, limit, now));
+  /** Resolves a selective first metadata filter to saga ids; undefined when there is none or it is broad. */
+  private async narrow(filters: SearchFilters): Promise<Narrowed | undefined> {
+    const [first] = filters.metadata ?? [];
+    if (!first) return undefined;
+    const params = new Params();
+    const text = `SELECT st.saga_id FROM saga_steps st WHERE ${metadataMatch(first, params)}
+      LIMIT ${params.add(this.narrowingLimit + 1)}`;
+    const rows = await this.query<{ saga_id: string }>('metadata narrowing', { text, values: params.values });
+    if (rows.length > this.narrowingLimit) return undefined;
+    return { sagaIds: [...new Set(rows.map((row) => row.saga_id))] };
+  }
+
+  async search(query: SearchQuery, limit: number, now: Date): Promise<SearchRow[]> {
+    const narrowed = await this.narrow(query.filters);
+    return this.query<SearchRow>('search', searchStatement(query, limit, now, narrowed));
   }
 
   async count(filters: SearchFilters, now: Date): Promise<number> {
-    const rows = await this.query<{ total: number }>('count', countStatement(filters, now));
+    const narrowed = await this.narrow(filters);
+    const rows = await this.query<{ total: number }>('count', countStatement(filters, now, narrowed));
     return Number(rows[0]?.total ?? 0);
   }
 
