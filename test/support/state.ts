@@ -12,7 +12,7 @@ export async function storedState(pool: pg.Pool) {
   );
   const steps = await pool.query(
     `SELECT event_id, saga_id, step, status, producer_service, trace_id, metadata, recorded_at, event_timestamp,
-            saga_type, order_id, encode(content_hash, 'hex') AS content_hash
+            saga_type, order_id
      FROM saga_steps ORDER BY event_id`,
   );
   return { sagas: sagas.rows, steps: steps.rows };
