@@ -3,7 +3,7 @@ import { deadLetterBatchSql } from '../adapters/pg/dead-letter-batch-store';
 import type { DeadLetterRow } from '../adapters/pg/dead-letter-store';
 import { deadLetterSql } from '../adapters/pg/dead-letter-store';
 import { PgIngestStore } from '../adapters/pg/ingest-store';
-import { withTransaction } from '../adapters/pg/transaction';
+import { classifyDbError, withTransaction } from '../adapters/pg/transaction';
 import type { DeadLetterBucket, DeadLetterObject } from '../adapters/s3-dead-letter-bucket';
 import type { WriterSchemas } from '../adapters/schema-registry';
 import { TransientError } from '../errors';
@@ -356,12 +356,17 @@ async function redriveBucket(
     try {
       if (options.eventIds && !(await batchHoldsEvents(records, options.eventIds, deps))) continue;
       taken++;
+      if (!options.dryRun) {
+        await deadLetterBatchSql.ensure(deps.pool, object, facts).catch((error: unknown) => {
+          throw classifyDbError(error, 'on-failure batch claim');
+        });
+      }
       const outcome = await inTransaction(
         deps.pool,
         options.dryRun,
         'on-failure batch redrive',
         async (client) => {
-          const claim = await deadLetterBatchSql.claim(client, object, facts);
+          const claim = await deadLetterBatchSql.claim(client, object, facts, { insert: options.dryRun });
           if (claim.kind === 'locked' || claim.status === 'REPLAYED') {
             const reason = claim.kind === 'locked' ? 'LOCKED' : 'ALREADY_REPLAYED';
             return {

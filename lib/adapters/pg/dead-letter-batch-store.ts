@@ -52,10 +52,34 @@ export interface BatchFacts {
  * the row is still PENDING, so two runs never apply one object.
  */
 export const deadLetterBatchSql = {
-  /** Takes the object's row lock for this transaction, or reports that another run holds it. */
-  async claim(client: pg.ClientBase, object: BatchObjectId, facts: BatchFacts): Promise<BatchClaim> {
+  /**
+   * Makes sure the object has its row, committed on its own: a row inserted
+   * inside the claiming transaction would make a second run wait on the
+   * insert instead of skipping the locked row.
+   */
+  async ensure(client: pg.Pool | pg.ClientBase, object: BatchObjectId, facts: BatchFacts): Promise<void> {
+    await client.query(ENSURE_ROW, [
+      object.bucket,
+      object.key,
+      object.etag,
+      facts.condition,
+      facts.recordCount,
+    ]);
+  },
+
+  /**
+   * Takes the object's row lock for this transaction, or reports that another
+   * run holds it. `insert` adds a missing row inside the transaction (a dry
+   * run, which must leave nothing behind).
+   */
+  async claim(
+    client: pg.ClientBase,
+    object: BatchObjectId,
+    facts: BatchFacts,
+    options: { insert: boolean },
+  ): Promise<BatchClaim> {
     const params = [object.bucket, object.key, object.etag];
-    await client.query(ENSURE_ROW, [...params, facts.condition, facts.recordCount]);
+    if (options.insert) await client.query(ENSURE_ROW, [...params, facts.condition, facts.recordCount]);
     const locked = await client.query<{ id: string; status: 'PENDING' | 'REPLAYED' }>(LOCK_ROW, params);
     const row = locked.rows[0];
     return row ? { kind: 'claimed', id: row.id, status: row.status } : { kind: 'locked' };

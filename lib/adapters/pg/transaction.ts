@@ -69,6 +69,12 @@ export async function withTransaction<T>(
       throw classifyDbError(error, what);
     }
     let broken = false;
+    // A connection lost mid-transaction makes pg emit 'error' on the checked-out
+    // client; unheard, that event would crash the process instead of failing this call.
+    const onConnectionError = () => {
+      broken = true;
+    };
+    client.on('error', onConnectionError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -82,6 +88,7 @@ export async function withTransaction<T>(
       if (attempt < attempts && typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) continue;
       throw classifyDbError(error, what);
     } finally {
+      client.removeListener('error', onConnectionError);
       // A client whose connection failed must not go back into the pool.
       client.release(broken);
     }
