@@ -28,7 +28,8 @@ export interface DeadLetterBucket {
   readonly name: string;
   /** Objects waiting for redrive (anything outside `redriven/`), oldest first. */
   list(options: { prefix?: string; since?: Date }): Promise<DeadLetterObject[]>;
-  get(key: string): Promise<{ body: string; etag: string }>;
+  /** The object's body and ETag; null when it is gone (another run moved it meanwhile). */
+  get(key: string): Promise<{ body: string; etag: string } | null>;
   /** Moves a redriven object to `redriven/<key>`; safe to repeat and to race with another mover. */
   moveToRedriven(key: string, etag: string): Promise<MoveOutcome>;
 }
@@ -77,9 +78,14 @@ export class S3DeadLetterBucket implements DeadLetterBucket {
     );
   }
 
-  async get(key: string): Promise<{ body: string; etag: string }> {
-    const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
-    return { body: (await answer.Body?.transformToString('utf8')) ?? '', etag: answer.ETag ?? '' };
+  async get(key: string): Promise<{ body: string; etag: string } | null> {
+    try {
+      const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      return { body: (await answer.Body?.transformToString('utf8')) ?? '', etag: answer.ETag ?? '' };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
   }
 
   /**

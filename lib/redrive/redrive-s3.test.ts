@@ -250,8 +250,7 @@ describe('S3 on-failure batches', () => {
 
   it('skips an object another redrive is applying, and applies it once that run lets go', async () => {
     const key = await putOnFailureRecord(s3.client, BUCKET, kafkaEvent(recordsFor(sagaA)));
-    const { body, etag } = await new S3DeadLetterBucket(s3.client, BUCKET).get(key);
-    expect(body.length).toBeGreaterThan(0);
+    const etag = (await new S3DeadLetterBucket(s3.client, BUCKET).get(key))?.etag;
     await db.pool.query('INSERT INTO saga_dead_letter_batch (bucket, object_key, etag) VALUES ($1, $2, $3)', [
       BUCKET,
       key,

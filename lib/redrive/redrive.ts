@@ -315,15 +315,17 @@ async function redriveBucket(
     if (taken >= options.limit) break;
     if (stopRequested(deps, sink)) return;
     const uri = objectUri(bucket.name, listed.key);
-    let body: string;
-    let etag: string;
+    let read: { body: string; etag: string } | null;
     try {
-      ({ body, etag } = await bucket.get(listed.key));
+      read = await bucket.get(listed.key);
     } catch (error) {
       sink.errors.push(`s3: cannot read ${uri}: ${messageOf(error)}`);
       sink.incomplete = true;
       return;
     }
+    // Gone since the listing: another run redrove and moved it.
+    if (read === null) continue;
+    const { body, etag } = read;
     const object = { bucket: bucket.name, key: listed.key, etag };
     const parsed = parseOnFailureRecord(body);
     if (!parsed.ok) {
