@@ -52,6 +52,12 @@ export function createRedriveHandler(deps: RedriveHandlerDeps) {
       metrics.addMetric('RedriveFailed', MetricUnit.Count, report.failed);
       metrics.addMetric('RedriveSkipped', MetricUnit.Count, report.skipped);
       if (!report.dryRun) {
+        // Redriven events count as ingested, like the consumer's.
+        metrics.addMetric(
+          'EventsInserted',
+          MetricUnit.Count,
+          report.results.filter((result) => result.status === 'REPLAYED').length,
+        );
         metrics.addMetric(
           'SagasFailed',
           MetricUnit.Count,

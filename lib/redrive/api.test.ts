@@ -128,6 +128,16 @@ describe('listDeadLetters (GET /internal/v1/dead-letters)', () => {
     ]);
   });
 
+  it('breaks ties of one batch by id, numerically', async () => {
+    await consumeHandlerFor(db.pool)(
+      kafkaEvent(Array.from({ length: 12 }, (_, offset) => kafkaRecord(Buffer.from([9]), { offset }))),
+    );
+
+    const page = await listDeadLetters(db.pool, parseDeadLetterListQuery({ size: '12' }));
+
+    expect(page.content.map((item) => Number(item.id))).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  });
+
   it('filters by reason, status, event id and date', async () => {
     await consumeWithDeadLetters();
     await replayDeadLetters(deps(7 * 86_400_000), parseReplayRequest({ eventIds: [second.eventId] }));

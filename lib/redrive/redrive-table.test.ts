@@ -161,6 +161,35 @@ describe('table redrive', () => {
     ]);
   });
 
+  it('walks the dead letters in Kafka offset order across batches, whatever the number of digits', async () => {
+    const offsets = [100, 9, 10, 8, 11];
+    await consumeHandlerFor(
+      db.pool,
+      registrySchemas(registry.url),
+    )(
+      kafkaEvent(
+        offsets.map((offset, index) =>
+          kafkaRecord(
+            encodeAvro(
+              { ...(refund[0] as ProducedEvent), eventId: `e-${index}`, channel: 'app' },
+              SAGA_TRACKER_V2_SCHEMA_ID,
+              sagaTrackerV2Type,
+            ),
+            { offset },
+          ),
+        ),
+      ),
+    );
+    registry.register(SAGA_TRACKER_V2_SCHEMA_ID, sagaTrackerV2Schema());
+
+    const report = await run({}, 2);
+
+    expect(report.results.map((result) => result.record)).toEqual(
+      [8, 9, 10, 11, 100].map((offset) => `c4ang.saga.tracker-0@${offset}`),
+    );
+    expect(report.successful).toBe(5);
+  });
+
   it('reports what a dry run would do and changes nothing', async () => {
     await consumeHandlerFor(db.pool, registrySchemas(registry.url))(mixedBatch());
     registry.register(SAGA_TRACKER_V2_SCHEMA_ID, sagaTrackerV2Schema());

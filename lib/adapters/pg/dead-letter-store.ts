@@ -35,13 +35,14 @@ const ROW_COLUMNS = `id::text AS id, topic, kafka_partition, kafka_offset::text 
  */
 const LOCK_PENDING = `
 SELECT ${ROW_COLUMNS}
-FROM saga_dead_letter
+FROM saga_dead_letter d
 WHERE status = 'PENDING'
   AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
   AND ($2::text[] IS NULL OR event_id = ANY($2::text[]))
   AND ($3::timestamptz IS NULL OR created_at >= $3)
   AND ($4::text IS NULL OR (topic, kafka_partition, kafka_offset) > ($4::text, $5::integer, $6::bigint))
-ORDER BY topic, kafka_partition, kafka_offset
+-- Qualified: unqualified names would sort by the text columns of the select list.
+ORDER BY d.topic, d.kafka_partition, d.kafka_offset
 LIMIT $7
 FOR UPDATE SKIP LOCKED`;
 
@@ -190,10 +191,11 @@ const LIST_COLUMNS = `id::text AS id, topic, kafka_partition, kafka_offset::text
        last_error, source, created_at, updated_at, resolved_at`;
 
 // Two fixed statements rather than an ORDER BY built from input.
-const LIST_NEWEST_FIRST = `SELECT ${LIST_COLUMNS} FROM saga_dead_letter ${LIST_WHERE}
-ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9`;
-const LIST_OLDEST_FIRST = `SELECT ${LIST_COLUMNS} FROM saga_dead_letter ${LIST_WHERE}
-ORDER BY created_at ASC, id ASC LIMIT $8 OFFSET $9`;
+// Qualified names: the select list turns id and kafka_offset into text.
+const LIST_NEWEST_FIRST = `SELECT ${LIST_COLUMNS} FROM saga_dead_letter d ${LIST_WHERE}
+ORDER BY d.created_at DESC, d.id DESC LIMIT $8 OFFSET $9`;
+const LIST_OLDEST_FIRST = `SELECT ${LIST_COLUMNS} FROM saga_dead_letter d ${LIST_WHERE}
+ORDER BY d.created_at ASC, d.id ASC LIMIT $8 OFFSET $9`;
 const COUNT = `SELECT count(*)::text AS total FROM saga_dead_letter ${LIST_WHERE}`;
 
 export const deadLetterListSql = {
