@@ -27,7 +27,7 @@ const { values } = parseArgs({
     'dead-letters': { type: 'string', default: '10000' },
     objects: { type: 'string', default: '20' },
     records: { type: 'string', default: '500' },
-    'batch-size': { type: 'string', default: '100' },
+    'batch-size': { type: 'string', default: '500' },
   },
 });
 const deadLetters = Number(values['dead-letters']);

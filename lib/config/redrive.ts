@@ -10,6 +10,6 @@ export const redriveEnvSchema = z.object({
   /** Only objects under this prefix are redriven (default: the whole bucket except redriven/). */
   DLQ_PREFIX: z.string().max(1024).optional(),
   /** Dead letters re-applied per transaction. */
-  REDRIVE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  REDRIVE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
 });
 export type RedriveEnv = z.output<typeof redriveEnvSchema>;

@@ -21,7 +21,7 @@ import type { RedriveReason, RedriveReport, RedriveResult } from './report';
 import { buildReport, isSuccess, refKey, resultOf } from './report';
 
 /** Dead letters re-applied per transaction: bounds lock time and memory. */
-export const DEFAULT_REDRIVE_BATCH_SIZE = 100;
+export const DEFAULT_REDRIVE_BATCH_SIZE = 500;
 
 /** Written with dead letters that redrive stores (records of S3 batches that fail for good). */
 export const REDRIVE_DEAD_LETTER_SOURCE = 'redrive-s3';
