@@ -112,8 +112,9 @@ function ingestIn(client: pg.ClientBase, records: readonly KafkaRecord[], deps: 
 
 function stopRequested(deps: RedriveDeps, sink: Sink): boolean {
   if (!deps.shouldStop?.()) return false;
+  const message = 'stopped early: out of time; run again to continue';
   sink.incomplete = true;
-  sink.errors.push('stopped early: out of time; run again to continue');
+  if (!sink.errors.includes(message)) sink.errors.push(message);
   return true;
 }
 
