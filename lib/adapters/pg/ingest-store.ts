@@ -93,16 +93,36 @@ SELECT event_id AS "eventId", (extract(epoch FROM event_timestamp) * 1000)::bigi
 FROM saga_steps
 WHERE event_id = ANY($1::text[])`;
 
-/** Stored once per Kafka record: a redelivered record does not add a second dead letter. */
-const INSERT_DEAD_LETTERS = `
-INSERT INTO saga_dead_letter (topic, kafka_partition, kafka_offset, kafka_timestamp, timestamp_type, record_key,
-                              record_value, headers, event_id, saga_id, reason, reason_message, source)
+const INSERT_DEAD_LETTER_ROWS = `
+INSERT INTO saga_dead_letter AS d (topic, kafka_partition, kafka_offset, kafka_timestamp, timestamp_type, record_key,
+                                   record_value, headers, event_id, saga_id, reason, reason_message, source)
 SELECT topic, kafka_partition, kafka_offset, kafka_timestamp, timestamp_type, decode(record_key, 'base64'),
        decode(record_value, 'base64'), headers, event_id, saga_id, reason, reason_message, $2
 FROM json_to_recordset($1::json) AS r(
   topic text, kafka_partition integer, kafka_offset bigint, kafka_timestamp timestamptz, timestamp_type text,
   record_key text, record_value text, headers jsonb, event_id text, saga_id text, reason text, reason_message text)
+ORDER BY topic, kafka_partition, kafka_offset`;
+
+/** Stored once per Kafka record: a redelivered record does not add a second dead letter. */
+const INSERT_DEAD_LETTERS = `${INSERT_DEAD_LETTER_ROWS}
 ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`;
+
+/**
+ * The redrive variant: a record that fails again keeps its one row, which
+ * takes the new reason, counts the attempt and is pending again. The raw
+ * bytes and the first source stay as they were.
+ */
+const UPSERT_DEAD_LETTERS = `${INSERT_DEAD_LETTER_ROWS}
+ON CONFLICT (topic, kafka_partition, kafka_offset) DO UPDATE SET
+  reason = EXCLUDED.reason,
+  reason_message = EXCLUDED.reason_message,
+  last_error = EXCLUDED.reason_message,
+  event_id = coalesce(EXCLUDED.event_id, d.event_id),
+  saga_id = coalesce(EXCLUDED.saga_id, d.saga_id),
+  attempts = d.attempts + 1,
+  status = 'PENDING',
+  resolved_at = NULL,
+  updated_at = now()`;
 
 interface SagaBefore {
   saga_id: string;
@@ -166,6 +186,17 @@ function deadLetterJson(draft: DeadLetterDraft) {
   };
 }
 
+function oncePerRecord(drafts: readonly DeadLetterDraft[]): DeadLetterDraft[] {
+  const seen = new Set<string>();
+  return drafts.filter((draft) => {
+    const { topic, partition, offset } = draft.record;
+    const key = JSON.stringify([topic, partition, offset]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 function toMillis(value: Date | string | null): number | null {
   return value === null ? null : new Date(value).getTime();
 }
@@ -194,6 +225,13 @@ function sagaChange(before: SagaBefore | undefined, after: SagaAfter): SagaChang
 export interface PgIngestStoreOptions {
   /** Recorded with each dead letter: which path stored it (`consumer`, `redrive`). */
   readonly source?: string;
+  /**
+   * What happens when a dead letter's Kafka record already has a row: `keep`
+   * (the consumer: a redelivery changes nothing) or `update` (redrive: the
+   * row records the new reason and one more attempt).
+   * @default 'keep'
+   */
+  readonly existingDeadLetter?: 'keep' | 'update';
 }
 
 /** `IngestStore` on PostgreSQL: a handful of set-based statements per batch, one transaction. */
@@ -255,8 +293,10 @@ export class PgIngestStore implements IngestStore {
     }
 
     if (deadLetters.length > 0) {
-      await client.query(INSERT_DEAD_LETTERS, [
-        JSON.stringify(deadLetters.map(deadLetterJson)),
+      const update = this.options.existingDeadLetter === 'update';
+      await client.query(update ? UPSERT_DEAD_LETTERS : INSERT_DEAD_LETTERS, [
+        // An upsert may touch a row once per statement: one draft per Kafka record.
+        JSON.stringify((update ? oncePerRecord(deadLetters) : deadLetters).map(deadLetterJson)),
         this.options.source ?? 'consumer',
       ]);
       for (const draft of deadLetters) {
