@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RESERVED_LABELS } from '../telemetry/metric-types';
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
@@ -17,8 +18,16 @@ const staticLabels = z.string().transform((text, ctx) => {
     const eq = pair.indexOf('=');
     const name = eq < 0 ? '' : pair.slice(0, eq).trim();
     const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
-    if (!labelName.test(name) || name.startsWith('__') || value === '') {
-      ctx.addIssue({ code: 'custom', message: `expected name=value pairs, got "${pair}"` });
+    if (
+      !labelName.test(name) ||
+      name.startsWith('__') ||
+      value === '' ||
+      (RESERVED_LABELS as readonly string[]).includes(name)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected name=value pairs (not ${RESERVED_LABELS.join('/')}), got "${pair}"`,
+      });
       return z.NEVER;
     }
     labels[name] = value;

@@ -14,7 +14,8 @@ interface ApiGatewayEventLike {
   readonly httpMethod?: string;
   readonly routeKey?: string;
   readonly rawPath?: string;
-  readonly requestContext?: { readonly http?: { readonly method?: string } };
+  /** v2 carries the method in `requestContext.http.method`. */
+  readonly requestContext?: unknown;
 }
 
 interface CompiledRoute {
@@ -66,7 +67,9 @@ export function endpointOf(event: ApiGatewayEventLike, match?: (path: string) =>
 }
 
 function methodOf(event: ApiGatewayEventLike): string {
-  return (event.httpMethod ?? event.requestContext?.http?.method ?? 'UNKNOWN').toUpperCase();
+  const context = event.requestContext as { http?: { method?: unknown } } | undefined;
+  const v2Method = typeof context?.http?.method === 'string' ? context.http.method : undefined;
+  return (event.httpMethod ?? v2Method ?? 'UNKNOWN').toUpperCase();
 }
 
 function statusOf(response: unknown, error: unknown): number {
