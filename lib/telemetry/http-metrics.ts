@@ -98,13 +98,13 @@ export interface ApiMetricsOptions {
  * Use it after `flushMetrics` and before the error-mapping middleware, so it
  * sees the final status code of handled errors.
  */
-export function apiMetrics(
+export function apiMetrics<TEvent = unknown, TResult = unknown>(
   recorder: MetricsRecorder,
   options: ApiMetricsOptions = {},
-): middy.MiddlewareObj<unknown, unknown, Error, Context> {
+): middy.MiddlewareObj<TEvent, TResult, Error, Context> {
   const match = options.routes ? routeMatcher(options.routes) : undefined;
   const started = new WeakMap<object, bigint>();
-  const record = (request: middy.Request<unknown, unknown, Error, Context>) => {
+  const record = (request: middy.Request<TEvent, TResult, Error, Context>) => {
     const begin = started.get(request);
     if (begin === undefined) return;
     started.delete(request);

@@ -24,12 +24,12 @@ export interface FlushMetricsOptions {
  * and `onError` in reverse order, so it then runs last and sees everything
  * the other middlewares recorded. It replaces Powertools' `logMetrics`.
  */
-export function flushMetrics(
+export function flushMetrics<TEvent = unknown, TResult = unknown>(
   telemetry: Telemetry,
   options: FlushMetricsOptions = {},
-): middy.MiddlewareObj<unknown, unknown, Error, Context> {
+): middy.MiddlewareObj<TEvent, TResult, Error, Context> {
   const reserveMs = options.reserveMs ?? 500;
-  const flush = async (request: middy.Request<unknown, unknown, Error, Context>) => {
+  const flush = async (request: middy.Request<TEvent, TResult, Error, Context>) => {
     telemetry.increment(INVOCATIONS, { outcome: request.error ? 'error' : 'success' });
     const now = Date.now();
     const remaining =

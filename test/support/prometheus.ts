@@ -139,7 +139,10 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
   const stop = async () => {
     if (running) {
       child.kill('SIGTERM');
-      const killed = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+      const killed = await Promise.race([
+        exited.then(() => true),
+        sleep(10_000, false, { ref: false }).then(() => false),
+      ]);
       if (!killed) {
         child.kill('SIGKILL');
         await exited;
