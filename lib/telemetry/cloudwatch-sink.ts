@@ -49,7 +49,7 @@ export class CloudWatchSink implements MetricSink {
   }
 
   async flush(): Promise<SinkFlushResult> {
-    const started = Date.now();
+    const started = performance.now();
     const entries = [...this.pending.values()];
     this.pending = new Map();
     if (entries.length === 0) return { sink: this.name, ok: true, skipped: true, durationMs: 0 };
@@ -71,13 +71,13 @@ export class CloudWatchSink implements MetricSink {
         }
       }
       if (this.publish && this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
-      return { sink: this.name, ok: true, series: entries.length, durationMs: Date.now() - started };
+      return { sink: this.name, ok: true, series: entries.length, durationMs: performance.now() - started };
     } catch (error) {
       return {
         sink: this.name,
         ok: false,
         error: error instanceof Error ? error.message : String(error),
-        durationMs: Date.now() - started,
+        durationMs: performance.now() - started,
       };
     }
   }

@@ -33,7 +33,7 @@ export class PrometheusSink implements MetricSink {
   }
 
   async flush(deadline: number): Promise<SinkFlushResult> {
-    const started = Date.now();
+    const started = performance.now();
     if (this.registry.size === 0) return { sink: this.name, ok: true, skipped: true, durationMs: 0 };
     const snapshot = this.registry.snapshot(this.options.labels);
     const encoded = encodeWriteRequest(snapshot.timeseries);
@@ -60,7 +60,7 @@ export class PrometheusSink implements MetricSink {
       attempts: sent.attempts,
       ...(sent.status === undefined ? {} : { status: sent.status }),
       ...(sent.error === undefined ? {} : { error: sent.error }),
-      durationMs: Date.now() - started,
+      durationMs: performance.now() - started,
     };
   }
 }

@@ -92,6 +92,7 @@ export class Telemetry implements MetricsRecorder {
 
   private async flushOne(sink: MetricSink, deadline: number): Promise<SinkFlushResult> {
     const started = Date.now();
+    const clock = performance.now();
     let timer: NodeJS.Timeout | undefined;
     // The sinks honour the deadline themselves; this race is the backstop that makes it a hard one.
     const backstop = new Promise<SinkFlushResult>((resolve) => {
@@ -101,7 +102,7 @@ export class Telemetry implements MetricsRecorder {
             sink: sink.name,
             ok: false,
             error: 'flush did not finish before its deadline',
-            durationMs: Date.now() - started,
+            durationMs: performance.now() - clock,
           }),
         Math.max(0, deadline - started) + 50,
       );
@@ -113,7 +114,7 @@ export class Telemetry implements MetricsRecorder {
         sink: sink.name,
         ok: false,
         error: error instanceof Error ? error.message : String(error),
-        durationMs: Date.now() - started,
+        durationMs: performance.now() - clock,
       };
     } finally {
       clearTimeout(timer);
