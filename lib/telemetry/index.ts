@@ -11,6 +11,16 @@ import type { MetricSink } from './sink';
 import type { TelemetryLogger } from './telemetry';
 import { newInstanceId, Telemetry } from './telemetry';
 
+export {
+  type ArchiveRunCounts,
+  type RedriveOutcome,
+  recordArchiveRestore,
+  recordArchiveRun,
+  recordRedriveOutcomes,
+} from './archive-metrics';
+export { type ApiMetricsOptions, apiMetrics, routeMatcher, timeQuery } from './http-metrics';
+export { recordIngestMetrics } from './ingest-metrics';
+export { type FlushMetricsOptions, flushMetrics } from './middleware';
 export type { MetricsRecorder } from './telemetry';
 export { Telemetry, timed } from './telemetry';
 
@@ -65,8 +75,10 @@ export function createTelemetry(options: CreateTelemetryOptions): Telemetry {
         onRejected: (detail) => logger.warn('remote-write endpoint refused the samples', detail),
       }),
     );
+    const endpoint = new URL(remoteWrite.url);
     logger.info?.('metrics go to Prometheus remote write', {
-      url: remoteWrite.url,
+      // Never log credentials that may sit in the URL.
+      url: `${endpoint.origin}${endpoint.pathname}`,
       auth: remoteWrite.auth.mode,
       instance,
     });
