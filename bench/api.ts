@@ -72,7 +72,6 @@ interface BenchStep {
   service: string;
   recordedAt: number;
   metadata: string;
-  hash: string;
 }
 
 interface BenchSaga {
@@ -155,7 +154,6 @@ function sagaAt(index: number): BenchSaga {
         paymentMethod: method,
         ...(stepStatus === 'FAILED' ? { failureReason: 'CARD_DECLINED' } : {}),
       }),
-      hash: hex(random, 64),
     });
   }
   const compensatedAt = status === 'COMPENSATED' ? at : null;
@@ -209,7 +207,6 @@ function stepLines(saga: BenchSaga): string {
         iso(step.recordedAt + 5),
         saga.sagaType,
         saga.orderId,
-        `\\\\x${step.hash}`,
       ].join('\t'),
     )
     .join('\n');
@@ -264,7 +261,7 @@ async function load(url: string): Promise<void> {
         rows(SAGAS, stepLines),
         client.query(
           copyFrom(`COPY saga_steps (saga_id, event_id, step, status, producer_service, trace_id, metadata,
-            recorded_at, event_timestamp, saga_type, order_id, content_hash) FROM STDIN`),
+            recorded_at, event_timestamp, saga_type, order_id) FROM STDIN`),
         ),
       ),
     );

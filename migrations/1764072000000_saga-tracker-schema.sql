@@ -32,7 +32,7 @@ CREATE INDEX saga_instance_type_status_idx ON saga_instance (saga_type, current_
 CREATE INDEX saga_instance_started_desc_status_idx ON saga_instance (started_at DESC, current_status);
 
 -- One row per accepted event. All Avro fields are kept so a step is a complete
--- record of its event; content_hash identifies the content for conflict checks.
+-- record of its event (and a repeated eventId can be compared with it).
 CREATE TABLE saga_steps (
   id                bigserial    PRIMARY KEY,
   -- Deferred so a batch can insert steps and fold them into their saga rows in one statement.
@@ -49,7 +49,6 @@ CREATE TABLE saga_steps (
   event_timestamp   timestamptz  NOT NULL,
   saga_type         varchar(50)  NOT NULL,
   order_id          varchar(100) NOT NULL,
-  content_hash      bytea        NOT NULL,
   CONSTRAINT saga_steps_event_id_key UNIQUE (event_id)
 );
 

@@ -1,15 +1,17 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { describeIssues } from '../../lib/domain/saga-event';
 import { SagaTrackerError } from '../../lib/errors';
-import type { IngestDeps, IngestSummary } from '../../lib/ingest/ingest';
+import type { IngestDeps, IngestStore, IngestSummary } from '../../lib/ingest/ingest';
 import { ingestRecords } from '../../lib/ingest/ingest';
 import { kafkaEventSchema, recordsInOrder } from '../../lib/ingest/kafka-event';
+import { createTelemetry, type MetricsRecorder, type Telemetry } from '../../lib/telemetry';
+import { timeQuery } from '../../lib/telemetry/http-metrics';
 import { recordIngestMetrics } from '../../lib/telemetry/ingest-metrics';
+import { flushMetrics } from '../../lib/telemetry/middleware';
 
 /** The invocation event is not what an event source mapping sends: retrying cannot fix it. */
 export class InvalidKafkaEventError extends SagaTrackerError {}
@@ -18,6 +20,13 @@ export interface ConsumeDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly ingest: IngestDeps;
+  /** Prometheus + CloudWatch recorder; CloudWatch only (through `metrics`) when absent. */
+  readonly telemetry?: Telemetry;
+}
+
+/** The batch transaction, timed as `saga_tracker_db_query_seconds{query="ingest_batch"}`. */
+function timedStore(store: IngestStore, recorder: MetricsRecorder): IngestStore {
+  return { apply: (plan) => timeQuery(recorder, 'ingest_batch', () => store.apply(plan)) };
 }
 
 export interface ConsumeResponse extends IngestSummary {
@@ -32,9 +41,13 @@ export interface ConsumeResponse extends IngestSummary {
  */
 export function createConsumeHandler(deps: ConsumeDeps) {
   const { logger, metrics } = deps;
+  const telemetry =
+    deps.telemetry ??
+    createTelemetry({ functionName: 'consume', logger, metrics, remoteWrite: { enabled: false } });
+  const ingest: IngestDeps = { ...deps.ingest, store: timedStore(deps.ingest.store, telemetry) };
   return middy<unknown, ConsumeResponse, Error, Context>()
     .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics))
+    .use(flushMetrics(telemetry, { coldStartMetrics: metrics }))
     .handler(async (event) => {
       const parsed = kafkaEventSchema.safeParse(event);
       if (!parsed.success) {
@@ -43,7 +56,7 @@ export function createConsumeHandler(deps: ConsumeDeps) {
         );
       }
       const records = recordsInOrder(parsed.data);
-      const result = await ingestRecords(records, deps.ingest);
+      const result = await ingestRecords(records, ingest);
       for (const outcome of result.outcomes) {
         if (outcome.outcome === 'dead-lettered') {
           logger.warn('record dead-lettered', {
@@ -55,7 +68,7 @@ export function createConsumeHandler(deps: ConsumeDeps) {
         }
       }
       logger.info('batch ingested', { ...result.summary });
-      recordIngestMetrics(metrics, result);
+      recordIngestMetrics(telemetry, result);
       return { ...result.summary, batchItemFailures: [] };
     });
 }

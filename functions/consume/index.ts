@@ -9,13 +9,14 @@ import {
   schemaRegistryEnvSchema,
   toDatabaseConfig,
 } from '../../lib/config';
-import { createLogger, createMetrics } from '../../lib/telemetry';
+import { createLogger, createMetrics, telemetryFromEnv } from '../../lib/telemetry';
 import { loadBundledSchema } from '../../schemas';
 import { createConsumeHandler } from './handler';
 
 // Everything below runs once per Lambda environment (cold start).
 const logger = createLogger('saga-tracker-consume');
 const metrics = createMetrics('saga-tracker-consume');
+const telemetry = telemetryFromEnv('consume', { logger, metrics });
 const database = toDatabaseConfig(parseEnv(databaseEnvSchema, process.env));
 const registry = parseEnv(schemaRegistryEnvSchema, process.env);
 const ingest = parseEnv(ingestEnvSchema, process.env);
@@ -27,6 +28,7 @@ const pool = createPool(database, {
 export const handler = createConsumeHandler({
   logger,
   metrics,
+  telemetry,
   ingest: {
     schemas: writerSchemasFromConfig(registry, loadBundledSchema, (arn) => basicCredentialsFromSecret(arn)),
     store: new PgIngestStore(pool),

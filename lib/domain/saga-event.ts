@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import stringify from 'safe-stable-stringify';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 
 export const SAGA_STATUSES = ['STARTED', 'IN_PROGRESS', 'COMPLETED', 'FAILED', 'COMPENSATED'] as const;
@@ -135,23 +134,22 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 /**
- * Identity of an event's content: every Avro field, with metadata compared as a
- * JSON object (key order does not matter). Kafka key, headers and offsets are
- * not content.
+ * Whether two events with the same id carry the same content: every Avro field,
+ * metadata compared as a JSON object (key order does not matter, as in jsonb).
+ * Kafka key, headers and offsets are not content.
  */
-export function eventContentHash(event: SagaEvent): Buffer {
-  const canonical = JSON.stringify([
-    event.eventId,
-    event.eventTimestamp,
-    event.sagaId,
-    event.sagaType,
-    event.step,
-    event.status,
-    event.orderId,
-    event.metadata === null ? null : (stringify(event.metadata) ?? null),
-    event.recordedAt,
-  ]);
-  return createHash('sha256').update(canonical).digest();
+export function sameEventContent(a: SagaEvent, b: SagaEvent): boolean {
+  return (
+    a.eventId === b.eventId &&
+    a.eventTimestamp === b.eventTimestamp &&
+    a.sagaId === b.sagaId &&
+    a.sagaType === b.sagaType &&
+    a.step === b.step &&
+    a.status === b.status &&
+    a.orderId === b.orderId &&
+    a.recordedAt === b.recordedAt &&
+    isDeepStrictEqual(a.metadata, b.metadata)
+  );
 }
 
 /** The trace id of a step is `metadata.traceId` when it is a string that fits. */

@@ -94,10 +94,10 @@ function summarize(received: number, plan: BatchPlan, applied: AppliedBatch): In
     }
   }
   const byStepStatus = new Map<string, { step: string; status: SagaStatus; count: number }>();
-  for (const step of plan.steps) {
-    if (!insertedIds.has(step.eventId)) continue;
-    const key = `${step.step}\u0000${step.status}`;
-    const entry = byStepStatus.get(key) ?? { step: step.step, status: step.status, count: 0 };
+  for (const { event } of plan.steps) {
+    if (!insertedIds.has(event.eventId)) continue;
+    const key = `${event.step}\u0000${event.status}`;
+    const entry = byStepStatus.get(key) ?? { step: event.step, status: event.status, count: 0 };
     entry.count++;
     byStepStatus.set(key, entry);
   }

@@ -1,24 +1,15 @@
-import type { JsonObject, SagaStatus } from '../domain/saga-event';
-import { eventContentHash, traceIdOf } from '../domain/saga-event';
+import type { SagaEvent } from '../domain/saga-event';
+import { sameEventContent, traceIdOf } from '../domain/saga-event';
 import type { DeadLetterReason } from '../errors';
 import type { DecodedRecord } from './decode';
 import type { KafkaRecord, RecordRef } from './kafka-event';
 import { formatRef, refOf } from './kafka-event';
 
-/** One accepted event, shaped as a `saga_steps` row. */
+/** One accepted event, with what a `saga_steps` row derives from it. */
 export interface StepRow {
-  readonly eventId: string;
-  readonly sagaId: string;
-  readonly sagaType: string;
-  readonly step: string;
-  readonly status: SagaStatus;
-  readonly orderId: string;
+  readonly event: SagaEvent;
   readonly producerService: string | null;
   readonly traceId: string | null;
-  readonly metadata: JsonObject | null;
-  readonly recordedAt: number;
-  readonly eventTimestamp: number;
-  readonly contentHash: Buffer;
   /** The Kafka record the event came in, kept in case it must become a dead letter. */
   readonly record: KafkaRecord;
 }
@@ -40,8 +31,14 @@ export interface BatchPlan {
   readonly deadLetters: readonly DeadLetterDraft[];
 }
 
-export function conflictMessage(eventId: string, firstSeen: string): string {
-  return `eventId ${eventId} was already accepted with different content (first seen at ${firstSeen})`;
+export function conflictDeadLetter(step: StepRow, firstSeen: string): DeadLetterDraft {
+  return {
+    record: step.record,
+    reason: 'EVENT_ID_CONFLICT',
+    message: `eventId ${step.event.eventId} was already accepted with different content (first seen ${firstSeen})`,
+    eventId: step.event.eventId,
+    sagaId: step.event.sagaId,
+  };
 }
 
 /**
@@ -68,34 +65,19 @@ export function planBatch(decoded: readonly DecodedRecord[]): BatchPlan {
     }
     const { event } = item;
     const row: StepRow = {
-      eventId: event.eventId,
-      sagaId: event.sagaId,
-      sagaType: event.sagaType,
-      step: event.step,
-      status: event.status,
-      orderId: event.orderId,
+      event,
       producerService: item.producerService,
       traceId: traceIdOf(event.metadata),
-      metadata: event.metadata,
-      recordedAt: event.recordedAt,
-      eventTimestamp: event.eventTimestamp,
-      contentHash: eventContentHash(event),
       record: item.record,
     };
-    const first = firstByEventId.get(row.eventId);
+    const first = firstByEventId.get(event.eventId);
     if (!first) {
-      firstByEventId.set(row.eventId, row);
+      firstByEventId.set(event.eventId, row);
       steps.push(row);
-    } else if (first.contentHash.equals(row.contentHash)) {
-      duplicates.push({ ref: refOf(item.record), eventId: row.eventId });
+    } else if (sameEventContent(first.event, event)) {
+      duplicates.push({ ref: refOf(item.record), eventId: event.eventId });
     } else {
-      deadLetters.push({
-        record: item.record,
-        reason: 'EVENT_ID_CONFLICT',
-        message: conflictMessage(row.eventId, formatRef(refOf(first.record))),
-        eventId: row.eventId,
-        sagaId: row.sagaId,
-      });
+      deadLetters.push(conflictDeadLetter(row, `at ${formatRef(refOf(first.record))}`));
     }
   }
   return { steps, duplicates, deadLetters };

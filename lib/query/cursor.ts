@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import stringify from 'safe-stable-stringify';
 import { z } from 'zod';
 import { BadRequestError } from '../errors';
 import type { KeysetPosition, SearchFilters, Sort } from './search-criteria';
@@ -30,16 +29,21 @@ const cursorBody = z.object({
 
 /** Identifies a search's filters, so a cursor is not reused with other ones. */
 export function filtersFingerprint(filters: SearchFilters): string {
-  const canonical = stringify({
-    ...filters,
-    from: filters.from?.toISOString(),
-    to: filters.to?.toISOString(),
-    metadata: filters.metadata && [...filters.metadata].sort((a, b) => (a.key < b.key ? -1 : 1)),
-  });
-  return createHash('sha256')
-    .update(canonical ?? '')
-    .digest('hex')
-    .slice(0, 16);
+  // Positional, so the fingerprint does not depend on the order the filters were given in.
+  const canonical = JSON.stringify([
+    filters.orderId ?? null,
+    filters.sagaType ?? null,
+    filters.status ?? null,
+    filters.from?.toISOString() ?? null,
+    filters.to?.toISOString() ?? null,
+    filters.traceId ?? null,
+    filters.step ?? null,
+    [...(filters.metadata ?? [])]
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((filter) => [filter.key, filter.values]),
+    filters.stuckForSeconds ?? null,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
 export function encodeCursor(cursor: Cursor): string {

@@ -6,6 +6,7 @@ import { createConsumeHandler } from '../../functions/consume/handler';
 import { PgIngestStore } from '../../lib/adapters/pg/ingest-store';
 import type { WriterSchemas } from '../../lib/adapters/schema-registry';
 import { StaticWriterSchemas } from '../../lib/adapters/schema-registry';
+import type { Telemetry } from '../../lib/telemetry';
 import { sagaTrackerSchema } from '../../schemas';
 import { SAGA_TRACKER_SCHEMA_ID } from './kafka';
 
@@ -30,12 +31,20 @@ export function bundledSchemas(): StaticWriterSchemas {
   return new StaticWriterSchemas({ [SAGA_TRACKER_SCHEMA_ID]: sagaTrackerSchema() });
 }
 
-/** The real consume handler wired to a test database (and, by default, the bundled schema). */
-export function consumeHandlerFor(pool: pg.Pool, schemas: WriterSchemas = bundledSchemas()) {
+/**
+ * The real consume handler wired to a test database (and, by default, the
+ * bundled schema); pass a telemetry to see its metrics (CloudWatch-only otherwise).
+ */
+export function consumeHandlerFor(
+  pool: pg.Pool,
+  schemas: WriterSchemas = bundledSchemas(),
+  telemetry?: Telemetry,
+) {
   const handler = createConsumeHandler({
     logger: new Logger({ serviceName: 'consume-test', logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'SagaTrackerTest', serviceName: 'consume-test' }),
     ingest: { schemas, store: new PgIngestStore(pool) },
+    ...(telemetry ? { telemetry } : {}),
   });
   return (event: unknown) => handler(event, lambdaContext());
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { withClient } from '../../lib/adapters/pg/client';
+import { configurePgTypes } from '../../lib/adapters/pg/types';
 import { databaseUrl, TEMPLATE_DATABASE } from './database-url';
 
 export interface TestDatabase {
@@ -25,7 +26,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const server = serverUrl();
   await withClient(server, (client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`));
   const url = databaseUrl(server, name);
+  configurePgTypes();
   const pool = new pg.Pool({ connectionString: url, max: 5 });
+  // An idle connection the server drops (a fault-injection test, a restart) must not crash the test process.
+  pool.on('error', () => undefined);
   return {
     url,
     pool,

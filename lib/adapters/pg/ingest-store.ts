@@ -1,10 +1,12 @@
 import type pg from 'pg';
-import type { SagaStatus } from '../../domain/saga-event';
+import type { SagaEvent, SagaStatus } from '../../domain/saga-event';
+import { sameEventContent } from '../../domain/saga-event';
 import { isoOrNull, storableText } from '../../domain/text';
 import type { AppliedBatch, IngestStore, RecordOutcome, SagaChange } from '../../ingest/ingest';
 import type { KafkaRecord } from '../../ingest/kafka-event';
 import { compareRefs, headerBytes, refOf } from '../../ingest/kafka-event';
 import type { BatchPlan, DeadLetterDraft, StepRow } from '../../ingest/plan';
+import { conflictDeadLetter } from '../../ingest/plan';
 import { withTransaction } from './transaction';
 
 /** Columns a newer step (in event time) takes over in its saga row. */
@@ -31,15 +33,17 @@ const IS_NEWER =
  */
 const INSERT_STEPS_AND_FOLD_SAGAS = `
 WITH input AS (
-  SELECT * FROM json_to_recordset($1::json) AS r(
-    event_id text, saga_id text, saga_type text, step text, status text, order_id text,
-    producer_service text, trace_id text, metadata jsonb, recorded_at timestamptz,
-    event_timestamp timestamptz, content_hash text)
+  -- One jsonb parameter: parsed once, and metadata comes out as jsonb without a second parse.
+  SELECT e->>'event_id' AS event_id, e->>'saga_id' AS saga_id, e->>'saga_type' AS saga_type, e->>'step' AS step,
+         e->>'status' AS status, e->>'order_id' AS order_id, e->>'producer_service' AS producer_service,
+         e->>'trace_id' AS trace_id, NULLIF(e->'metadata', 'null'::jsonb) AS metadata,
+         (e->>'recorded_at')::timestamptz AS recorded_at, (e->>'event_timestamp')::timestamptz AS event_timestamp
+  FROM jsonb_array_elements($1::jsonb) AS e
 ), inserted AS (
   INSERT INTO saga_steps (event_id, saga_id, saga_type, step, status, order_id, producer_service, trace_id,
-                          metadata, recorded_at, event_timestamp, content_hash)
+                          metadata, recorded_at, event_timestamp)
   SELECT event_id, saga_id, saga_type, step, status, order_id, producer_service, trace_id,
-         metadata, recorded_at, event_timestamp, decode(content_hash, 'hex')
+         metadata, recorded_at, event_timestamp
   FROM input
   ORDER BY event_id COLLATE "C"
   ON CONFLICT (event_id) DO NOTHING
@@ -81,21 +85,44 @@ WHERE saga_id = ANY($1::text[])
 ORDER BY saga_id
 FOR UPDATE`;
 
-const STORED_HASHES = `
-SELECT event_id, encode(content_hash, 'hex') AS content_hash
+/** Stored content of events the batch repeats, to tell duplicates from conflicts. */
+const STORED_EVENTS = `
+SELECT event_id AS "eventId", (extract(epoch FROM event_timestamp) * 1000)::bigint AS "eventTimestamp",
+       saga_id AS "sagaId", saga_type AS "sagaType", step, status, order_id AS "orderId", metadata,
+       (extract(epoch FROM recorded_at) * 1000)::bigint AS "recordedAt"
 FROM saga_steps
 WHERE event_id = ANY($1::text[])`;
 
-/** Stored once per Kafka record: a redelivered record does not add a second dead letter. */
-const INSERT_DEAD_LETTERS = `
-INSERT INTO saga_dead_letter (topic, kafka_partition, kafka_offset, kafka_timestamp, timestamp_type, record_key,
-                              record_value, headers, event_id, saga_id, reason, reason_message, source)
+const INSERT_DEAD_LETTER_ROWS = `
+INSERT INTO saga_dead_letter AS d (topic, kafka_partition, kafka_offset, kafka_timestamp, timestamp_type, record_key,
+                                   record_value, headers, event_id, saga_id, reason, reason_message, source)
 SELECT topic, kafka_partition, kafka_offset, kafka_timestamp, timestamp_type, decode(record_key, 'base64'),
        decode(record_value, 'base64'), headers, event_id, saga_id, reason, reason_message, $2
 FROM json_to_recordset($1::json) AS r(
   topic text, kafka_partition integer, kafka_offset bigint, kafka_timestamp timestamptz, timestamp_type text,
   record_key text, record_value text, headers jsonb, event_id text, saga_id text, reason text, reason_message text)
+ORDER BY topic, kafka_partition, kafka_offset`;
+
+/** Stored once per Kafka record: a redelivered record does not add a second dead letter. */
+const INSERT_DEAD_LETTERS = `${INSERT_DEAD_LETTER_ROWS}
 ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`;
+
+/**
+ * The redrive variant: a record that fails again keeps its one row, which
+ * takes the new reason, counts the attempt and is pending again. The raw
+ * bytes and the first source stay as they were.
+ */
+const UPSERT_DEAD_LETTERS = `${INSERT_DEAD_LETTER_ROWS}
+ON CONFLICT (topic, kafka_partition, kafka_offset) DO UPDATE SET
+  reason = EXCLUDED.reason,
+  reason_message = EXCLUDED.reason_message,
+  last_error = EXCLUDED.reason_message,
+  event_id = coalesce(EXCLUDED.event_id, d.event_id),
+  saga_id = coalesce(EXCLUDED.saga_id, d.saga_id),
+  attempts = d.attempts + 1,
+  status = 'PENDING',
+  resolved_at = NULL,
+  updated_at = now()`;
 
 interface SagaBefore {
   saga_id: string;
@@ -112,20 +139,19 @@ interface SagaAfter {
   compensated_at: string | null;
 }
 
-function stepJson(step: StepRow) {
+function stepJson({ event, producerService, traceId }: StepRow) {
   return {
-    event_id: step.eventId,
-    saga_id: step.sagaId,
-    saga_type: step.sagaType,
-    step: step.step,
-    status: step.status,
-    order_id: step.orderId,
-    producer_service: step.producerService,
-    trace_id: step.traceId,
-    metadata: step.metadata,
-    recorded_at: new Date(step.recordedAt).toISOString(),
-    event_timestamp: new Date(step.eventTimestamp).toISOString(),
-    content_hash: step.contentHash.toString('hex'),
+    event_id: event.eventId,
+    saga_id: event.sagaId,
+    saga_type: event.sagaType,
+    step: event.step,
+    status: event.status,
+    order_id: event.orderId,
+    producer_service: producerService,
+    trace_id: traceId,
+    metadata: event.metadata,
+    recorded_at: new Date(event.recordedAt).toISOString(),
+    event_timestamp: new Date(event.eventTimestamp).toISOString(),
   };
 }
 
@@ -160,6 +186,17 @@ function deadLetterJson(draft: DeadLetterDraft) {
   };
 }
 
+function oncePerRecord(drafts: readonly DeadLetterDraft[]): DeadLetterDraft[] {
+  const seen = new Set<string>();
+  return drafts.filter((draft) => {
+    const { topic, partition, offset } = draft.record;
+    const key = JSON.stringify([topic, partition, offset]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 function toMillis(value: Date | string | null): number | null {
   return value === null ? null : new Date(value).getTime();
 }
@@ -188,6 +225,13 @@ function sagaChange(before: SagaBefore | undefined, after: SagaAfter): SagaChang
 export interface PgIngestStoreOptions {
   /** Recorded with each dead letter: which path stored it (`consumer`, `redrive`). */
   readonly source?: string;
+  /**
+   * What happens when a dead letter's Kafka record already has a row: `keep`
+   * (the consumer: a redelivery changes nothing) or `update` (redrive: the
+   * row records the new reason and one more attempt).
+   * @default 'keep'
+   */
+  readonly existingDeadLetter?: 'keep' | 'update';
 }
 
 /** `IngestStore` on PostgreSQL: a handful of set-based statements per batch, one transaction. */
@@ -212,7 +256,7 @@ export class PgIngestStore implements IngestStore {
     let sagaChanges: SagaChange[] = [];
 
     if (plan.steps.length > 0) {
-      const sagaIds = [...new Set(plan.steps.map((step) => step.sagaId))];
+      const sagaIds = [...new Set(plan.steps.map((step) => step.event.sagaId))];
       const before = await client.query<SagaBefore>(LOCK_SAGAS, [sagaIds]);
       const beforeById = new Map(before.rows.map((row) => [row.saga_id, row]));
       const written = await client.query<{ inserted_ids: string[]; sagas: SagaAfter[] }>(
@@ -223,38 +267,36 @@ export class PgIngestStore implements IngestStore {
       const insertedIds = new Set(row?.inserted_ids ?? []);
       sagaChanges = (row?.sagas ?? []).map((after) => sagaChange(beforeById.get(after.saga_id), after));
 
-      const notInserted = plan.steps.filter((step) => !insertedIds.has(step.eventId));
-      const storedHashes = new Map<string, string>();
-      if (notInserted.length > 0) {
-        const stored = await client.query<{ event_id: string; content_hash: string }>(STORED_HASHES, [
-          notInserted.map((step) => step.eventId),
+      const repeated = plan.steps.filter((step) => !insertedIds.has(step.event.eventId));
+      const stored = new Map<string, SagaEvent>();
+      if (repeated.length > 0) {
+        const found = await client.query<SagaEvent>(STORED_EVENTS, [
+          repeated.map((step) => step.event.eventId),
         ]);
-        for (const hashRow of stored.rows) storedHashes.set(hashRow.event_id, hashRow.content_hash);
+        for (const event of found.rows) stored.set(event.eventId, event);
       }
       for (const step of plan.steps) {
-        if (insertedIds.has(step.eventId)) {
-          outcomes.push({ ref: refOf(step.record), outcome: 'inserted', eventId: step.eventId });
+        const ref = refOf(step.record);
+        const { eventId } = step.event;
+        if (insertedIds.has(eventId)) {
+          outcomes.push({ ref, outcome: 'inserted', eventId });
           continue;
         }
-        const storedHash = storedHashes.get(step.eventId);
+        const existing = stored.get(eventId);
         // A row gone since the insert (archived meanwhile) was there: a duplicate, not a conflict.
-        if (storedHash === undefined || storedHash === step.contentHash.toString('hex')) {
-          outcomes.push({ ref: refOf(step.record), outcome: 'duplicate', eventId: step.eventId });
+        if (existing === undefined || sameEventContent(existing, step.event)) {
+          outcomes.push({ ref, outcome: 'duplicate', eventId });
         } else {
-          deadLetters.push({
-            record: step.record,
-            reason: 'EVENT_ID_CONFLICT',
-            message: `eventId ${step.eventId} is already stored with different content`,
-            eventId: step.eventId,
-            sagaId: step.sagaId,
-          });
+          deadLetters.push(conflictDeadLetter(step, 'in an earlier batch'));
         }
       }
     }
 
     if (deadLetters.length > 0) {
-      await client.query(INSERT_DEAD_LETTERS, [
-        JSON.stringify(deadLetters.map(deadLetterJson)),
+      const update = this.options.existingDeadLetter === 'update';
+      await client.query(update ? UPSERT_DEAD_LETTERS : INSERT_DEAD_LETTERS, [
+        // An upsert may touch a row once per statement: one draft per Kafka record.
+        JSON.stringify((update ? oncePerRecord(deadLetters) : deadLetters).map(deadLetterJson)),
         this.options.source ?? 'consumer',
       ]);
       for (const draft of deadLetters) {

@@ -3,9 +3,7 @@ import { Signer } from '@aws-sdk/rds-signer';
 import pg from 'pg';
 import { z } from 'zod';
 import type { DatabaseConfig } from '../../config';
-
-// bigint ids and counts stay far below 2^53; numbers serve better than strings.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+import { configurePgTypes } from './types';
 
 /** Remembers an async value for `ttlMs`, fetching again after that. */
 export function cachedFor<T>(
@@ -59,6 +57,7 @@ export interface PoolOptions {
  * against the Amazon CAs (the runtime loads them via NODE_EXTRA_CA_CERTS).
  */
 export function createPool(config: DatabaseConfig, options: PoolOptions = {}): pg.Pool {
+  configurePgTypes();
   const common: pg.PoolConfig = {
     max: config.poolMax,
     statement_timeout: config.statementTimeoutMs,

@@ -69,6 +69,12 @@ export async function withTransaction<T>(
       throw classifyDbError(error, what);
     }
     let broken = false;
+    // A connection lost mid-transaction is also emitted as an 'error' event on
+    // the checked-out client; unheard, it would crash the Lambda environment.
+    const onConnectionError = () => {
+      broken = true;
+    };
+    client.on('error', onConnectionError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -82,6 +88,7 @@ export async function withTransaction<T>(
       if (attempt < attempts && typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) continue;
       throw classifyDbError(error, what);
     } finally {
+      client.off('error', onConnectionError);
       // A client whose connection failed must not go back into the pool.
       client.release(broken);
     }

@@ -1,0 +1,52 @@
+import {
+  ARCHIVE_BYTES,
+  ARCHIVE_FAILURES,
+  ARCHIVE_LAST_SUCCESS,
+  DEAD_LETTERS_REDRIVEN,
+  SAGAS_ARCHIVED,
+  SAGAS_RESTORED,
+} from './metrics';
+import type { MetricsRecorder } from './telemetry';
+
+export interface ArchiveRunCounts {
+  /** Sagas written to cold storage and removed from the hot store. */
+  readonly archived: number;
+  /** Bytes written to S3 in the run. */
+  readonly bytes?: number;
+  /** Sagas that could not be archived in the run (they stay hot and are retried). */
+  readonly failed?: number;
+  /** When the run ended (ms); a run without failures also sets the last-success gauge. */
+  readonly finishedAt?: number;
+}
+
+/** What the archive function calls once per run, before it returns. */
+export function recordArchiveRun(recorder: MetricsRecorder, run: ArchiveRunCounts): void {
+  recorder.increment(SAGAS_ARCHIVED, {}, run.archived);
+  recorder.increment(ARCHIVE_BYTES, {}, run.bytes ?? 0);
+  recorder.increment(ARCHIVE_FAILURES, {}, run.failed ?? 0);
+  if ((run.failed ?? 0) === 0) {
+    recorder.set(ARCHIVE_LAST_SUCCESS, {}, Math.floor((run.finishedAt ?? Date.now()) / 1000));
+  }
+}
+
+/** What a restore from cold storage (API or archive function) calls once per restored saga batch. */
+export function recordArchiveRestore(recorder: MetricsRecorder, restored: number): void {
+  recorder.increment(SAGAS_RESTORED, {}, restored);
+}
+
+export type RedriveOutcome = 'replayed' | 'failed' | 'skipped';
+
+/**
+ * What the redrive function (and the replay API) call per run: how many dead
+ * letters were replayed into the store, failed again, or skipped (already
+ * resolved, dry run). The replayed events themselves are counted by
+ * `recordIngestMetrics` on the ingest result.
+ */
+export function recordRedriveOutcomes(
+  recorder: MetricsRecorder,
+  counts: Readonly<Partial<Record<RedriveOutcome, number>>>,
+): void {
+  for (const [outcome, count] of Object.entries(counts)) {
+    recorder.increment(DEAD_LETTERS_REDRIVEN, { outcome }, count ?? 0);
+  }
+}
