@@ -212,36 +212,51 @@ interface StatisticsRow {
 }
 
 /** Search, statistics, overrides and single-saga reads on PostgreSQL. */
+/** The fixed names queries are timed under (`saga_tracker_db_query_seconds{query}`), never SQL text. */
+export type QueryName =
+  | 'get_saga'
+  | 'get_saga_steps'
+  | 'search_sagas'
+  | 'count_sagas'
+  | 'search_metadata'
+  | 'saga_statistics'
+  | 'override_status'
+  | 'health_check';
+
 export interface PgSagaQueryStoreOptions {
   /** @default METADATA_NARROWING_LIMIT */
   readonly metadataNarrowingLimit?: number;
+  /** Wraps every query, e.g. to time it (`timeQuery` of lib/telemetry/http-metrics). */
+  readonly observeQuery?: <T>(name: QueryName, run: () => Promise<T>) => Promise<T>;
 }
 
 export class PgSagaQueryStore implements SagaQueryStore, SagaTimelineSource {
   private readonly narrowingLimit: number;
+  private readonly observe: NonNullable<PgSagaQueryStoreOptions['observeQuery']>;
 
   constructor(
     private readonly pool: pg.Pool,
     options: PgSagaQueryStoreOptions = {},
   ) {
     this.narrowingLimit = options.metadataNarrowingLimit ?? METADATA_NARROWING_LIMIT;
+    this.observe = options.observeQuery ?? ((_name, run) => run());
   }
 
-  private async query<R extends pg.QueryResultRow>(what: string, config: pg.QueryConfig): Promise<R[]> {
+  private async query<R extends pg.QueryResultRow>(name: QueryName, config: pg.QueryConfig): Promise<R[]> {
     try {
-      return (await this.pool.query<R>(config)).rows;
+      return await this.observe(name, async () => (await this.pool.query<R>(config)).rows);
     } catch (error) {
-      throw classifyDbError(error, what);
+      throw classifyDbError(error, name.replaceAll('_', ' '));
     }
   }
 
   async findSaga(sagaId: string): Promise<SagaRow | null> {
-    const rows = await this.query<SagaRow>('find saga', { text: FIND_SAGA, values: [sagaId] });
+    const rows = await this.query<SagaRow>('get_saga', { text: FIND_SAGA, values: [sagaId] });
     return rows[0] ?? null;
   }
 
   async findTimeline(sagaId: string): Promise<SagaTimeline | null> {
-    const rows = await this.query<TimelineRow>('find timeline', { text: FIND_TIMELINE, values: [sagaId] });
+    const rows = await this.query<TimelineRow>('get_saga_steps', { text: FIND_TIMELINE, values: [sagaId] });
     const row = rows[0];
     if (!row) return null;
     const { steps, overrides, ...saga } = row;
@@ -255,24 +270,24 @@ export class PgSagaQueryStore implements SagaQueryStore, SagaTimelineSource {
     const params = new Params();
     const text = `SELECT st.saga_id FROM saga_steps st WHERE ${metadataMatch(first, params)}
       LIMIT ${params.add(this.narrowingLimit + 1)}`;
-    const rows = await this.query<{ saga_id: string }>('metadata narrowing', { text, values: params.values });
+    const rows = await this.query<{ saga_id: string }>('search_metadata', { text, values: params.values });
     if (rows.length > this.narrowingLimit) return undefined;
     return { sagaIds: [...new Set(rows.map((row) => row.saga_id))] };
   }
 
   async search(query: SearchQuery, limit: number, now: Date): Promise<SearchRow[]> {
     const narrowed = await this.narrow(query.filters);
-    return this.query<SearchRow>('search', searchStatement(query, limit, now, narrowed));
+    return this.query<SearchRow>('search_sagas', searchStatement(query, limit, now, narrowed));
   }
 
   async count(filters: SearchFilters, now: Date): Promise<number> {
     const narrowed = await this.narrow(filters);
-    const rows = await this.query<{ total: number }>('count', countStatement(filters, now, narrowed));
+    const rows = await this.query<{ total: number }>('count_sagas', countStatement(filters, now, narrowed));
     return Number(rows[0]?.total ?? 0);
   }
 
   async statistics(scope: StatisticsScope): Promise<StatisticsData> {
-    const rows = await this.query<StatisticsRow>('statistics', {
+    const rows = await this.query<StatisticsRow>('saga_statistics', {
       text: STATISTICS,
       values: [scope.from, scope.to, scope.sagaType ?? null],
     });
@@ -297,7 +312,7 @@ export class PgSagaQueryStore implements SagaQueryStore, SagaTimelineSource {
   }
 
   async overrideStatus(input: StatusOverrideInput): Promise<StatusOverrideResult | null> {
-    const rows = await this.query<{ saga: SagaRow; override: StatusOverrideRow }>('status override', {
+    const rows = await this.query<{ saga: SagaRow; override: StatusOverrideRow }>('override_status', {
       text: OVERRIDE_STATUS,
       values: [
         input.sagaId,
@@ -313,6 +328,6 @@ export class PgSagaQueryStore implements SagaQueryStore, SagaTimelineSource {
   }
 
   async ping(): Promise<void> {
-    await this.query('health check', { text: 'SELECT 1' });
+    await this.query('health_check', { text: 'SELECT 1' });
   }
 }
