@@ -1,0 +1,86 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { ArchiveRunDeps } from '../../lib/archive/archive';
+import { archiveEligibleSagas } from '../../lib/archive/archive';
+import { planRunBudget } from '../../lib/archive/budget';
+import type { ArchiveReport } from '../../lib/archive/report';
+import type { RestoreDeps, RestoreReport } from '../../lib/archive/restore';
+import { restoreArchivedSagas } from '../../lib/archive/restore';
+import type { ArchiveConfig } from '../../lib/config/archive';
+import { describeIssues } from '../../lib/domain/saga-event';
+import { SagaTrackerError } from '../../lib/errors';
+import { recordArchiveMetrics } from '../../lib/telemetry/archive-metrics';
+import { archivePayloadSchema, payloadOf } from './payload';
+
+/** The invocation payload is not one the archiver understands: retrying cannot fix it. */
+export class InvalidArchivePayloadError extends SagaTrackerError {}
+
+export interface ArchiveHandlerDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly config: ArchiveConfig;
+  readonly run: Omit<ArchiveRunDeps, 'log'>;
+  readonly restore: RestoreDeps;
+}
+
+export type ArchiveResponse =
+  | ({ readonly action: 'archive' } & ArchiveReport)
+  | ({ readonly action: 'restore' } & RestoreReport);
+
+/**
+ * The scheduled archiver. A plain invocation archives what is past its
+ * retention within the time budget; the payload may ask for a dry run, a
+ * smaller run, or the restore of named sagas.
+ */
+export function createArchiveHandler(deps: ArchiveHandlerDeps) {
+  const { logger, metrics, config } = deps;
+  return middy<unknown, ArchiveResponse, Error, Context>()
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics))
+    .handler(async (event, context) => {
+      const parsed = archivePayloadSchema.safeParse(payloadOf(event));
+      if (!parsed.success)
+        throw new InvalidArchivePayloadError(`invalid archiver payload: ${describeIssues(parsed.error)}`);
+      const payload = parsed.data;
+
+      if (payload.action === 'restore') {
+        const report = await restoreArchivedSagas(deps.restore, payload.sagaIds);
+        logger.info('archived sagas restored', { ...report });
+        metrics.addMetric('SagasRestored', MetricUnit.Count, report.restored.length);
+        return { action: 'restore', ...report };
+      }
+
+      const remainingMs =
+        typeof context?.getRemainingTimeInMillis === 'function'
+          ? context.getRemainingTimeInMillis()
+          : undefined;
+      const budget = planRunBudget({
+        timeBudgetMs: payload.timeBudgetMs ?? config.timeBudgetMs,
+        remainingMs,
+        safetyMarginMs: config.safetyMarginMs,
+      });
+      const report = await archiveEligibleSagas(
+        { ...deps.run, log: logger },
+        {
+          rules: config.rules,
+          prefix: config.prefix,
+          chunkSize: payload.chunkSize ?? config.chunkSize,
+          timeBudgetMs: budget.timeBudgetMs,
+          maxSagas: payload.limit ?? config.maxSagasPerRun,
+          gzipLevel: config.gzipLevel,
+          dryRun: payload.dryRun,
+          sagaTypes: payload.sagaTypes,
+          runId: context?.awsRequestId,
+          leaseMs: budget.leaseMs,
+        },
+      );
+      logger.info('archiver run finished', { ...report });
+      recordArchiveMetrics(metrics, report);
+      return { action: 'archive', ...report };
+    });
+}
