@@ -100,7 +100,7 @@ export async function archiveEligibleSagas(
         report.stoppedBy = 'limit';
         break;
       }
-      if (now() - startedAt + slowestChunkMs > options.timeBudgetMs) {
+      if (now() - startedAt + slowestChunkMs >= options.timeBudgetMs) {
         report.stoppedBy = 'time-budget';
         break;
       }
