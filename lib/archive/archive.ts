@@ -34,6 +34,8 @@ export interface ArchiveRunOptions {
    * lines stay in the object, unreferenced.
    */
   readonly objectAttempts?: number | undefined;
+  /** Objects uploaded and committed at once (default 2); each takes a database connection. */
+  readonly objectConcurrency?: number | undefined;
 }
 
 /** Structured logging (Powertools Logger fits). */
@@ -91,11 +93,14 @@ export async function archiveEligibleSagas(
   try {
     report.orphansRemoved = await removeOrphans(deps, log);
     const run = new ObjectWriter(deps, options, runId, report, log);
+    const roomAfter = (count: number) =>
+      options.maxSagas === undefined ? options.chunkSize : options.maxSagas - count;
     let cursor: ScanCursor | null = null;
     let considered = 0;
     let slowestChunkMs = 0;
+    let prefetched: Promise<CandidateSaga[]> | null = null;
     for (;;) {
-      const room = options.maxSagas === undefined ? options.chunkSize : options.maxSagas - considered;
+      const room = roomAfter(considered);
       if (room <= 0) {
         report.stoppedBy = 'limit';
         break;
@@ -106,15 +111,25 @@ export async function archiveEligibleSagas(
       }
       const chunkStarted = now();
       const limit = Math.min(options.chunkSize, room);
-      const candidates = await deps.store.selectCandidates(criteria, cursor, limit);
+      const candidates: CandidateSaga[] = await (prefetched ??
+        deps.store.selectCandidates(criteria, cursor, limit));
+      prefetched = null;
       const last = candidates.at(-1);
       if (!last) break;
       cursor = last.cursor;
       considered += candidates.length;
+      const full = candidates.length >= limit;
+      const nextRoom = roomAfter(considered);
+      if (full && nextRoom > 0) {
+        // Read the next chunk while this one is written. Reading early is safe: a saga that changes
+        // before its commit fails the version check and stays hot.
+        prefetched = deps.store.selectCandidates(criteria, cursor, Math.min(options.chunkSize, nextRoom));
+        prefetched.catch(() => undefined);
+      }
       const ready = await run.mergeReheated(candidates);
-      for (const group of groupByPartition(ready)) await run.writeObject(group);
+      await run.writeObjects(groupByPartition(ready));
       slowestChunkMs = Math.max(slowestChunkMs, now() - chunkStarted);
-      if (candidates.length < limit) break;
+      if (!full) break;
     }
   } finally {
     await deps.store.releaseLease(runId);
@@ -188,12 +203,31 @@ class ObjectWriter {
     return ready;
   }
 
+  /** Writes the objects a few at a time; the first failure stops new ones and is thrown once all in flight end. */
+  async writeObjects(groups: readonly CandidateSaga[][]): Promise<void> {
+    const failures: unknown[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (failures.length === 0 && next < groups.length) {
+        const group = groups[next++] as CandidateSaga[];
+        try {
+          await this.writeObject(group);
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    };
+    const concurrency = Math.max(1, this.options.objectConcurrency ?? 2);
+    await Promise.all(Array.from({ length: Math.min(concurrency, groups.length) }, worker));
+    if (failures.length > 0) throw failures[0];
+  }
+
   async writeObject(group: readonly CandidateSaga[]): Promise<void> {
     const attempts = Math.max(1, this.options.objectAttempts ?? 3);
     let members = [...group];
     for (let attempt = 1; members.length > 0; attempt++) {
       const first = members[0] as CandidateSaga;
-      const encoded = encodeGzipMembers(
+      const encoded = await encodeGzipMembers(
         members.map((candidate) => `${candidate.line}\n`),
         this.options.gzipLevel,
       );

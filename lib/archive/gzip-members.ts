@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
 
 /**
  * gzip-member framing: each saga's line is compressed as its own gzip member
@@ -29,19 +32,21 @@ export function sha256(bytes: Buffer): Buffer {
   return createHash('sha256').update(bytes).digest();
 }
 
-/** Compresses each line (which must end with "\n") as its own member. */
-export function encodeGzipMembers(lines: readonly string[], level = 6): EncodedObject {
-  const parts: Buffer[] = [];
-  const members: MemberRef[] = [];
-  let offset = 0;
-  let rawBytes = 0;
+/**
+ * Compresses each line (which must end with "\n") as its own member. The
+ * members compress on the libuv threadpool, so several cores work at once and
+ * the event loop stays free for the database and S3 calls of other objects.
+ */
+export async function encodeGzipMembers(lines: readonly string[], level = 6): Promise<EncodedObject> {
   for (const line of lines) {
     if (!line.endsWith('\n') || line.indexOf('\n') !== line.length - 1)
       throw new Error('each line must hold exactly one newline, at its end');
-    const raw = Buffer.from(line, 'utf8');
-    rawBytes += raw.length;
-    const member = gzipSync(raw, { level });
-    parts.push(member);
+  }
+  const raws = lines.map((line) => Buffer.from(line, 'utf8'));
+  const parts = await Promise.all(raws.map((raw) => gzipAsync(raw, { level })));
+  const members: MemberRef[] = [];
+  let offset = 0;
+  for (const member of parts) {
     members.push({ offset, length: member.length, sha256: sha256(member) });
     offset += member.length;
   }
@@ -52,7 +57,7 @@ export function encodeGzipMembers(lines: readonly string[], level = 6): EncodedO
     members,
     sha256Hex: digest.toString('hex'),
     sha256Base64: digest.toString('base64'),
-    rawBytes,
+    rawBytes: raws.reduce((sum, raw) => sum + raw.length, 0),
   };
 }
 

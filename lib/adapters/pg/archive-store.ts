@@ -143,7 +143,8 @@ WITH expected AS (
     saga_id text, version text, event_ids text[], byte_offset bigint, byte_length integer, sha256 text)
 ), deleted AS (
   DELETE FROM saga_instance s USING expected e
-  WHERE s.saga_id = e.saga_id AND md5(row_to_json(s)::text) = e.version
+  -- = ANY drives a primary-key lookup: the row hash is computed for the chunk's rows only, not the whole table.
+  WHERE s.saga_id = ANY ($3::text[]) AND s.saga_id = e.saga_id AND md5(row_to_json(s)::text) = e.version
   RETURNING s.*
 )
 INSERT INTO saga_archive_index AS a (${SAGA_INDEX_COLUMNS.join(', ')},
@@ -317,6 +318,7 @@ export class PgArchiveStore implements ArchiveStore {
             })),
           ),
           object.objectKey,
+          sagaIds,
         ]);
         const archived = new Set(indexed.rows.map((row) => row.saga_id));
         const changed = sagaIds.filter((sagaId) => !archived.has(sagaId));
