@@ -20,10 +20,14 @@ CREATE TABLE saga_archive_object (
   -- Base64 SHA-256 of the whole object, as S3's x-amz-checksum-sha256 carries it.
   sha256          text         NOT NULL,
   created_at      timestamptz  NOT NULL DEFAULT now(),
-  committed_at    timestamptz
+  committed_at    timestamptz,
+  -- Last time a verify run read the whole object back and found it intact.
+  verified_at     timestamptz
 );
 
 CREATE INDEX saga_archive_object_pending_idx ON saga_archive_object (created_at) WHERE status = 'PENDING';
+CREATE INDEX saga_archive_object_verify_idx ON saga_archive_object (verified_at NULLS FIRST, committed_at)
+  WHERE status = 'COMMITTED';
 
 -- One row per archived saga: its saga_instance row (the summary the API and
 -- search answer with, and what ingest re-seeds a saga from when a late event

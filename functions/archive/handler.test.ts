@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { parseEnv } from '../../lib/config';
 import { archiveEnvSchema, toArchiveConfig } from '../../lib/config/archive';
@@ -53,10 +54,12 @@ function archiveFunction(env: Record<string, string> = {}) {
       now: () => ARCHIVE_NOW,
     },
     restore: { reader: archive.stack.reader, index: archive.stack.index },
+    verify: { store: archive.stack.store, storage: archive.stack.storage },
   });
+  const errors = jest.spyOn(logger, 'error');
   const metricValues = () =>
     Object.fromEntries(recorded.mock.calls.map(([name, , value]) => [name, value] as [string, unknown]));
-  return { handler, logged, metricValues };
+  return { handler, logged, errors, metricValues };
 }
 
 describe('archive handler', () => {
@@ -159,5 +162,55 @@ describe('archive handler', () => {
     });
     expect(await hotSagaIds(db.pool)).toEqual(['saga-00001']);
     expect(await archivedSagaIds(db.pool)).toEqual(['saga-00000', 'saga-00002']);
+  });
+
+  it('verifies archived objects whole and reports the damaged ones', async () => {
+    await ingestSagas(db.pool, variedSeeds(30));
+    const { handler, errors, metricValues } = archiveFunction({ ARCHIVE_CHUNK_SIZE: '10' });
+    const archived = await handler({}, context());
+    if (archived.action !== 'archive') throw new Error('an archive report');
+    const { rows } = await db.pool.query<{ object_key: string }>(
+      `SELECT object_key FROM saga_archive_object ORDER BY object_key LIMIT 1`,
+    );
+    const damagedKey = rows[0]?.object_key ?? '';
+    const [member] = await archive.stack.index.locate(
+      (
+        await db.pool.query('SELECT saga_id FROM saga_archive_index WHERE object_key = $1 LIMIT 1', [
+          damagedKey,
+        ])
+      ).rows.map((row) => row.saga_id),
+    );
+    const body = await archive.stack.storage.getRange(damagedKey, 0, 1 << 30);
+    if (!body || !member) throw new Error('an object with a saga in it');
+    body[member.byteOffset + 3] = (body[member.byteOffset + 3] ?? 0) ^ 0x10;
+    await s3.client.send(new PutObjectCommand({ Bucket: ARCHIVE_BUCKET, Key: damagedKey, Body: body }));
+
+    const response = await handler({ action: 'verify', limit: 1000 }, context());
+
+    expect(response).toEqual({
+      action: 'verify',
+      checked: archived.objects,
+      intact: archived.objects - 1,
+      damaged: [
+        {
+          objectKey: damagedKey,
+          problems: [
+            'SHA-256 of the object does not match',
+            `saga ${member.sagaId}: its member does not match the index`,
+          ],
+        },
+      ],
+    });
+    expect(errors).toHaveBeenCalledWith(
+      'archived object is damaged',
+      expect.objectContaining({ objectKey: damagedKey }),
+    );
+    expect(metricValues()).toEqual(
+      expect.objectContaining({ ArchiveObjectsVerified: archived.objects, ArchiveObjectsDamaged: 1 }),
+    );
+    const verified = await db.pool.query(
+      'SELECT object_key FROM saga_archive_object WHERE verified_at IS NULL ORDER BY object_key',
+    );
+    expect(verified.rows).toEqual([{ object_key: damagedKey }]);
   });
 });

@@ -8,9 +8,12 @@ import type { Context } from 'aws-lambda';
 import type { ArchiveRunDeps } from '../../lib/archive/archive';
 import { archiveEligibleSagas } from '../../lib/archive/archive';
 import { planRunBudget } from '../../lib/archive/budget';
+import type { ArchiveStorage, VerifyStore } from '../../lib/archive/ports';
 import type { ArchiveReport } from '../../lib/archive/report';
 import type { RestoreDeps, RestoreReport } from '../../lib/archive/restore';
 import { restoreArchivedSagas } from '../../lib/archive/restore';
+import type { VerifyReport } from '../../lib/archive/verify';
+import { verifyArchivedObjects } from '../../lib/archive/verify';
 import type { ArchiveConfig } from '../../lib/config/archive';
 import { describeIssues } from '../../lib/domain/saga-event';
 import { SagaTrackerError } from '../../lib/errors';
@@ -26,16 +29,18 @@ export interface ArchiveHandlerDeps {
   readonly config: ArchiveConfig;
   readonly run: Omit<ArchiveRunDeps, 'log'>;
   readonly restore: RestoreDeps;
+  readonly verify: { readonly store: VerifyStore; readonly storage: ArchiveStorage };
 }
 
 export type ArchiveResponse =
   | ({ readonly action: 'archive' } & ArchiveReport)
-  | ({ readonly action: 'restore' } & RestoreReport);
+  | ({ readonly action: 'restore' } & RestoreReport)
+  | ({ readonly action: 'verify' } & VerifyReport);
 
 /**
  * The scheduled archiver. A plain invocation archives what is past its
  * retention within the time budget; the payload may ask for a dry run, a
- * smaller run, or the restore of named sagas.
+ * smaller run, the restore of named sagas, or a verify run over the archive.
  */
 export function createArchiveHandler(deps: ArchiveHandlerDeps) {
   const { logger, metrics, config } = deps;
@@ -53,6 +58,19 @@ export function createArchiveHandler(deps: ArchiveHandlerDeps) {
         logger.info('archived sagas restored', { ...report });
         metrics.addMetric('SagasRestored', MetricUnit.Count, report.restored.length);
         return { action: 'restore', ...report };
+      }
+
+      if (payload.action === 'verify') {
+        const report = await verifyArchivedObjects(deps.verify, { limit: payload.limit });
+        for (const object of report.damaged) logger.error('archived object is damaged', { ...object });
+        logger.info('archive verified', {
+          checked: report.checked,
+          intact: report.intact,
+          damaged: report.damaged.length,
+        });
+        metrics.addMetric('ArchiveObjectsVerified', MetricUnit.Count, report.checked);
+        metrics.addMetric('ArchiveObjectsDamaged', MetricUnit.Count, report.damaged.length);
+        return { action: 'verify', ...report };
       }
 
       const remainingMs =

@@ -24,4 +24,5 @@ export const handler = createArchiveHandler({
   config,
   run: { store: archive.store, storage: archive.storage, reader: archive.reader },
   restore: { reader: archive.reader, index: archive.index },
+  verify: { store: archive.store, storage: archive.storage },
 });

@@ -22,7 +22,17 @@ const restoreAction = z.strictObject({
   sagaIds: z.array(z.string().min(1).max(100)).min(1).max(1_000),
 });
 
-export const archivePayloadSchema = z.discriminatedUnion('action', [archiveAction, restoreAction]);
+const verifyAction = z.strictObject({
+  action: z.literal('verify'),
+  /** Objects to read back whole and check this run. */
+  limit: z.int().positive().max(10_000).default(100),
+});
+
+export const archivePayloadSchema = z.discriminatedUnion('action', [
+  archiveAction,
+  restoreAction,
+  verifyAction,
+]);
 export type ArchivePayload = z.output<typeof archivePayloadSchema>;
 
 /**

@@ -92,6 +92,26 @@ export interface ArchiveStore {
   countEligible(criteria: EligibilityCriteria): Promise<Record<string, number>>;
 }
 
+/** A committed object as the manifest and the index describe it, for a verify run. */
+export interface ObjectToVerify {
+  readonly objectKey: string;
+  readonly byteCount: number;
+  readonly sha256Base64: string;
+  readonly members: ReadonlyArray<{
+    readonly sagaId: string;
+    readonly byteOffset: number;
+    readonly byteLength: number;
+    readonly sha256: Buffer;
+  }>;
+}
+
+/** The verify run's database side. */
+export interface VerifyStore {
+  /** Committed objects, never-verified first, then the longest unverified. */
+  objectsToVerify(limit: number): Promise<ObjectToVerify[]>;
+  markVerified(objectKeys: readonly string[]): Promise<void>;
+}
+
 /** The archive bucket. */
 export interface ArchiveStorage {
   readonly bucket: string;

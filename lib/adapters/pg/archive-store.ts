@@ -7,7 +7,9 @@ import type {
   CommitResult,
   IndexEntry,
   ObjectManifest,
+  ObjectToVerify,
   ScanCursor,
+  VerifyStore,
 } from '../../archive/ports';
 import { SagaTrackerError } from '../../errors';
 import { withTransaction } from './transaction';
@@ -181,6 +183,16 @@ ON CONFLICT (object_key) DO UPDATE SET run_id = EXCLUDED.run_id, created_at = no
 WHERE o.status = 'PENDING'
 RETURNING status`;
 
+const OBJECTS_TO_VERIFY = `
+SELECT o.object_key, o.byte_count::float8 AS byte_count, o.sha256,
+       coalesce((SELECT json_agg(json_build_object('saga_id', a.saga_id, 'byte_offset', a.byte_offset,
+                                                  'byte_length', a.byte_length, 'sha256', encode(a.sha256, 'hex')))
+                 FROM saga_archive_index a WHERE a.object_key = o.object_key), '[]') AS members
+FROM saga_archive_object o
+WHERE o.status = 'COMMITTED'
+ORDER BY o.verified_at NULLS FIRST, o.committed_at, o.object_key
+LIMIT $1`;
+
 interface CandidateRow {
   saga_id: string;
   saga_type: string;
@@ -215,7 +227,7 @@ class ChangedDuringRun extends Error {
 }
 
 /** The archiver's PostgreSQL side. */
-export class PgArchiveStore implements ArchiveStore {
+export class PgArchiveStore implements ArchiveStore, VerifyStore {
   constructor(private readonly pool: pg.Pool) {}
 
   private inUtc<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -334,6 +346,33 @@ export class PgArchiveStore implements ArchiveStore {
       if (error instanceof ChangedDuringRun) return { committed: false, changed: error.changed };
       throw error;
     }
+  }
+
+  async objectsToVerify(limit: number): Promise<ObjectToVerify[]> {
+    const { rows } = await this.pool.query<{
+      object_key: string;
+      byte_count: number;
+      sha256: string;
+      members: Array<{ saga_id: string; byte_offset: number; byte_length: number; sha256: string }>;
+    }>(OBJECTS_TO_VERIFY, [limit]);
+    return rows.map((row) => ({
+      objectKey: row.object_key,
+      byteCount: row.byte_count,
+      sha256Base64: row.sha256,
+      members: row.members.map((member) => ({
+        sagaId: member.saga_id,
+        byteOffset: member.byte_offset,
+        byteLength: member.byte_length,
+        sha256: Buffer.from(member.sha256, 'hex'),
+      })),
+    }));
+  }
+
+  async markVerified(objectKeys: readonly string[]): Promise<void> {
+    await this.pool.query(
+      'UPDATE saga_archive_object SET verified_at = now() WHERE object_key = ANY ($1::text[])',
+      [objectKeys],
+    );
   }
 
   async countEligible(criteria: EligibilityCriteria): Promise<Record<string, number>> {
