@@ -61,8 +61,9 @@ const silent: ArchiveLog = { info: () => undefined, warn: () => undefined };
  * gzip NDJSON objects in S3 and leave PostgreSQL. For each object: register it
  * as pending, upload it with its SHA-256, confirm it, then in one transaction
  * delete the sagas that did not change meanwhile and write their index
- * entries. A crash anywhere leaves every saga hot or archived, never both
- * lost; the next run deletes objects a crashed run never committed.
+ * entries. A crash anywhere leaves every saga either hot or archived, never
+ * lost and never both; the next run deletes objects a crashed run uploaded
+ * but never committed.
  */
 export async function archiveEligibleSagas(
   deps: ArchiveRunDeps,
