@@ -14,11 +14,12 @@ import { METRICS_NAMESPACE, type ServiceFunction, serviceName } from './service-
 
 /**
  * The gauge of dead letters waiting for a redrive, published every minute by
- * the state-gauges function (Powertools Metrics, namespace SagaTracker,
- * dimension service=saga-tracker-state-gauges). The alarm below and that
- * function agree on this name.
+ * the state-gauges function through Powertools Metrics: namespace SagaTracker,
+ * only the default dimension service=saga-tracker-state-gauges. The name is
+ * the CloudWatch mapping of `saga_dead_letters_pending` in the metrics work
+ * (lib/telemetry/metrics.ts, PENDING_DEAD_LETTERS); the alarm must match it.
  */
-export const DEAD_LETTERS_PENDING_METRIC = 'DeadLettersPending';
+export const PENDING_DEAD_LETTERS_METRIC = 'PendingDeadLetters';
 
 /**
  * Where the functions send Prometheus remote write: a Managed Prometheus
@@ -34,6 +35,8 @@ export class PrometheusRemoteWrite extends Construct {
   constructor(scope: Construct, id: string, config: SagaTrackerConfig) {
     super(scope, id);
     const prometheus = config.prometheus;
+    // Every series carries the environment, so dev and prod can share one Prometheus.
+    const environmentLabel = `environment=${config.environment}`;
     if (prometheus.mode === 'amp') {
       const workspace = new aps.CfnWorkspace(this, 'Workspace', {
         alias: `saga-tracker-${config.environment}`,
@@ -43,6 +46,7 @@ export class PrometheusRemoteWrite extends Construct {
         PROMETHEUS_REMOTE_WRITE_URL: this.url,
         PROMETHEUS_REMOTE_WRITE_AUTH: 'sigv4',
         PROMETHEUS_REMOTE_WRITE_REGION: Aws.REGION,
+        PROMETHEUS_REMOTE_WRITE_LABELS: environmentLabel,
       };
       this.statements.push(
         new iam.PolicyStatement({ actions: ['aps:RemoteWrite'], resources: [workspace.attrArn] }),
@@ -53,6 +57,7 @@ export class PrometheusRemoteWrite extends Construct {
       this.environment = {
         PROMETHEUS_REMOTE_WRITE_URL: prometheus.url,
         PROMETHEUS_REMOTE_WRITE_AUTH: prometheus.auth,
+        PROMETHEUS_REMOTE_WRITE_LABELS: environmentLabel,
         ...(prometheus.secretArn ? { PROMETHEUS_REMOTE_WRITE_SECRET_ARN: prometheus.secretArn } : {}),
         ...(prometheus.auth === 'sigv4'
           ? { PROMETHEUS_REMOTE_WRITE_REGION: prometheus.region ?? Aws.REGION }
@@ -125,12 +130,12 @@ export class Alarms extends Construct {
 
     const deadLetters = new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
-      metricName: DEAD_LETTERS_PENDING_METRIC,
+      metricName: PENDING_DEAD_LETTERS_METRIC,
       dimensionsMap: { service: serviceName('state-gauges') },
       statistic: cloudwatch.Stats.MAXIMUM,
       period: Duration.minutes(5),
     });
-    this.alarm('DeadLettersPending', {
+    this.alarm('PendingDeadLetters', {
       metric: deadLetters,
       threshold: config.alarms.deadLettersPendingThreshold,
       evaluationPeriods: 1,

@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { PLACEHOLDER_MSK_CLUSTER_ARN } from './config';
-import { DEAD_LETTERS_PENDING_METRIC } from './observability';
+import { PENDING_DEAD_LETTERS_METRIC } from './observability';
 import { PROD_OVERRIDES, REAL_CLUSTER_ARN, type Synthesized, synthesize } from './testing';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string[] };
@@ -432,10 +432,7 @@ describe('SagaTrackerStack with the defaults of cdk.json (dev)', () => {
     expect(env('Api')).toEqual(expect.objectContaining({ ARCHIVE_BUCKET: expect.anything() }));
     expect(env('DlqRedrive')).toEqual(expect.objectContaining({ DLQ_BUCKET: expect.anything() }));
     expect(env('StateGauges')).toEqual(
-      expect.objectContaining({
-        CONSUME_FUNCTION_NAME: { Ref: functionId(template, 'Consume') },
-        CONSUME_EVENT_SOURCE_MAPPING_UUID: expect.anything(),
-      }),
+      expect.objectContaining({ CONSUME_FUNCTION_NAME: { Ref: functionId(template, 'Consume') } }),
     );
     expect(env('Migrate')).toEqual(
       expect.objectContaining({
@@ -514,7 +511,7 @@ describe('SagaTrackerStack with the defaults of cdk.json (dev)', () => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'SagaTracker',
-      MetricName: DEAD_LETTERS_PENDING_METRIC,
+      MetricName: PENDING_DEAD_LETTERS_METRIC,
       Dimensions: [{ Name: 'service', Value: 'saga-tracker-state-gauges' }],
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -576,6 +573,7 @@ describe('SagaTrackerStack in other configurations', () => {
           },
           PROMETHEUS_REMOTE_WRITE_AUTH: 'sigv4',
           PROMETHEUS_REMOTE_WRITE_REGION: { Ref: 'AWS::Region' },
+          PROMETHEUS_REMOTE_WRITE_LABELS: 'environment=prod',
           SCHEMA_REGISTRY_URL: 'https://schema-registry.platform.internal:8081',
           SCHEMA_REGISTRY_SECRET_ARN: PROD_OVERRIDES['schemaRegistry.secretArn'],
         }),
@@ -673,6 +671,7 @@ describe('SagaTrackerStack in other configurations', () => {
           PROMETHEUS_REMOTE_WRITE_URL: 'https://mimir.example.com/api/v1/push',
           PROMETHEUS_REMOTE_WRITE_AUTH: 'bearer',
           PROMETHEUS_REMOTE_WRITE_SECRET_ARN: secretArn,
+          PROMETHEUS_REMOTE_WRITE_LABELS: 'environment=dev',
         }),
       },
     });
