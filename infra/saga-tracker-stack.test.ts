@@ -434,6 +434,7 @@ describe('SagaTrackerStack with the defaults of cdk.json (dev)', () => {
     expect(env('StateGauges')).toEqual(
       expect.objectContaining({ CONSUME_FUNCTION_NAME: { Ref: functionId(template, 'Consume') } }),
     );
+    expect(env('StateGauges')).not.toHaveProperty('CONSUME_EVENT_SOURCE_MAPPING_UUID');
     expect(env('Migrate')).toEqual(
       expect.objectContaining({
         DB_HOST: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::RDS::DBInstance', {}), 'Endpoint.Address'] },

@@ -182,10 +182,6 @@ export class SagaTrackerStack extends Stack {
 
     this.eventSourceMapping = subscribeToTopic(consume, config.msk, storage.deadLetters);
     this.eventSourceMapping.node.addDependency(this.migration);
-    stateGauges.addEnvironment(
-      'CONSUME_EVENT_SOURCE_MAPPING_UUID',
-      this.eventSourceMapping.eventSourceMappingId,
-    );
 
     const httpApi = new SagaTrackerApi(this, 'HttpApi', { config, handler: api });
     httpApi.node.addDependency(this.migration);
