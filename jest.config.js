@@ -7,8 +7,8 @@ module.exports = {
   transform: {
     '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }],
   },
-  // middy is published as ESM only: compile it with the tests.
-  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  // middy and node-pg-migrate are published as ESM only: compile them with the tests.
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|node-pg-migrate)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/test-env.ts'],

@@ -44,6 +44,22 @@ export class PermanentRecordError extends SagaTrackerError {
   }
 }
 
+/**
+ * Archived bytes that fail verification (checksum, length, framing, content)
+ * or an archived object that is missing: the archive is damaged, and the reader
+ * refuses to answer rather than return wrong data.
+ */
+export class ArchiveIntegrityError extends SagaTrackerError {
+  constructor(
+    readonly sagaId: string,
+    readonly objectKey: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`archive of saga ${sagaId} in ${objectKey}: ${message}`, options);
+  }
+}
+
 export type HttpErrorCode =
   | 'BAD_REQUEST'
   | 'FORBIDDEN'

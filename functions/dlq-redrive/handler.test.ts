@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { BadRequestError } from '../../lib/errors';
+import type { Telemetry } from '../../lib/telemetry';
 import { consumeHandlerFor, lambdaContext } from '../../test/support/consume';
 import { createTestDatabase, type TestDatabase, truncateAll } from '../../test/support/database';
 import { type FakeRegistry, startFakeRegistry } from '../../test/support/fake-registry';
@@ -8,7 +9,8 @@ import { kafkaEvent, recordsFor } from '../../test/support/kafka';
 import { putOnFailureRecord } from '../../test/support/on-failure';
 import { emptyBucket, objectKeys, redriveDepsFor, registrySchemas } from '../../test/support/redrive';
 import { type LocalS3, startLocalS3 } from '../../test/support/s3-server';
-import { ORDER_CREATION_STEPS, sagaEvents } from '../../test/support/sagas';
+import { ORDER_CREATION_STEPS, PAYMENT_FAILURE_STEPS, sagaEvents } from '../../test/support/sagas';
+import { memoryTelemetry } from '../../test/support/telemetry';
 import { createRedriveHandler } from './handler';
 
 const BUCKET = 'saga-dlq-handler';
@@ -31,10 +33,11 @@ beforeEach(async () => {
   await emptyBucket(s3.client, BUCKET);
 });
 
-function handlerFor() {
+function handlerFor(telemetry?: Telemetry) {
   const handler = createRedriveHandler({
     logger: new Logger({ serviceName: 'redrive-test', logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'SagaTrackerTest', serviceName: 'redrive-test' }),
+    ...(telemetry ? { telemetry } : {}),
     depsForRun: () => redriveDepsFor(db.pool, { schemas: registrySchemas(registry.url), s3, bucket: BUCKET }),
   });
   return (event: unknown, remainingMs = 60_000) =>
@@ -47,6 +50,19 @@ function handlerFor() {
 const events = sagaEvents(ORDER_CREATION_STEPS, { sagaId: 'saga-handler' });
 
 describe('dlq-redrive handler', () => {
+  it('records the replay outcomes and the saga transitions the replayed events caused', async () => {
+    const failing = sagaEvents(PAYMENT_FAILURE_STEPS, { sagaId: 'saga-redrive-metrics' });
+    await putOnFailureRecord(s3.client, BUCKET, kafkaEvent(recordsFor(failing)));
+    const metrics = memoryTelemetry();
+
+    await handlerFor(metrics.telemetry)({ source: 's3' });
+
+    expect(metrics.value('saga_dead_letters_redriven_total', { outcome: 'replayed' })).toBe(7);
+    expect(metrics.value('saga_failed_total')).toBe(1);
+    expect(metrics.value('saga_compensated_total')).toBe(1);
+    expect(metrics.value('saga_tracker_invocations_total', { outcome: 'success' })).toBe(1);
+  });
+
   it('replays the batches in the bucket and returns the report', async () => {
     const key = await putOnFailureRecord(s3.client, BUCKET, kafkaEvent(recordsFor(events)));
 

@@ -1,14 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { parseRedriveOptions } from '../../lib/redrive/options';
 import type { RedriveDeps } from '../../lib/redrive/redrive';
 import { redrive } from '../../lib/redrive/redrive';
 import type { RedriveReport } from '../../lib/redrive/report';
+import { createTelemetry, type Telemetry } from '../../lib/telemetry';
+import { recordRedriveOutcomes } from '../../lib/telemetry/archive-metrics';
+import { recordSagaChanges } from '../../lib/telemetry/ingest-metrics';
+import { flushMetrics } from '../../lib/telemetry/middleware';
 
 /** Stop starting new work when less than this is left of the invocation. */
 export const TIME_MARGIN_MS = 30_000;
@@ -16,6 +18,8 @@ export const TIME_MARGIN_MS = 30_000;
 export interface RedriveHandlerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Prometheus + CloudWatch recorder; CloudWatch only (through `metrics`) when absent. */
+  readonly telemetry?: Telemetry;
   /** The core's dependencies for one run: fresh schema caches, so a just-registered schema is found. */
   readonly depsForRun: () => Omit<RedriveDeps, 'shouldStop' | 'log'>;
 }
@@ -27,9 +31,12 @@ export interface RedriveHandlerDeps {
  */
 export function createRedriveHandler(deps: RedriveHandlerDeps) {
   const { logger, metrics } = deps;
+  const telemetry =
+    deps.telemetry ??
+    createTelemetry({ functionName: 'dlq-redrive', logger, metrics, remoteWrite: { enabled: false } });
   return middy<unknown, RedriveReport, Error, Context>()
     .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics))
+    .use(flushMetrics(telemetry, { coldStartMetrics: metrics }))
     .handler(async (event, context) => {
       const options = parseRedriveOptions(event);
       logger.info('redrive started', { options: { ...options, since: options.since?.toISOString() } });
@@ -47,28 +54,13 @@ export function createRedriveHandler(deps: RedriveHandlerDeps) {
       }
       const { results: _results, ...summary } = report;
       logger.info('redrive finished', { ...summary });
-      metrics.addMetric('RedriveRequested', MetricUnit.Count, report.requested);
-      metrics.addMetric('RedriveSuccessful', MetricUnit.Count, report.successful);
-      metrics.addMetric('RedriveFailed', MetricUnit.Count, report.failed);
-      metrics.addMetric('RedriveSkipped', MetricUnit.Count, report.skipped);
-      if (!report.dryRun) {
-        // Redriven events count as ingested, like the consumer's.
-        metrics.addMetric(
-          'EventsInserted',
-          MetricUnit.Count,
-          report.results.filter((result) => result.status === 'REPLAYED').length,
-        );
-        metrics.addMetric(
-          'SagasFailed',
-          MetricUnit.Count,
-          sagaChanges.filter((change) => change.enteredFailed).length,
-        );
-        metrics.addMetric(
-          'SagasCompensated',
-          MetricUnit.Count,
-          sagaChanges.filter((change) => change.enteredCompensated).length,
-        );
-      }
+      recordRedriveOutcomes(telemetry, {
+        replayed: report.successful,
+        failed: report.failed,
+        skipped: report.skipped,
+      });
+      // A dry run rolls its transactions back: no saga changed.
+      if (!report.dryRun) recordSagaChanges(telemetry, sagaChanges);
       return report;
     });
 }

@@ -11,13 +11,14 @@ import {
   toDatabaseConfig,
 } from '../../lib/config';
 import { redriveEnvSchema } from '../../lib/config/redrive';
-import { createLogger, createMetrics } from '../../lib/telemetry';
+import { createLogger, createMetrics, telemetryFromEnv } from '../../lib/telemetry';
 import { loadBundledSchema } from '../../schemas';
 import { createRedriveHandler } from './handler';
 
 // Everything below runs once per Lambda environment (cold start).
 const logger = createLogger('saga-tracker-dlq-redrive');
 const metrics = createMetrics('saga-tracker-dlq-redrive');
+const telemetry = telemetryFromEnv('dlq-redrive', { logger, metrics });
 const database = toDatabaseConfig(parseEnv(databaseEnvSchema, process.env));
 const registry = parseEnv(schemaRegistryEnvSchema, process.env);
 const ingest = parseEnv(ingestEnvSchema, process.env);
@@ -44,6 +45,7 @@ writerSchemasFromConfig(registry, loadBundledSchema, credentialsFromSecret);
 export const handler = createRedriveHandler({
   logger,
   metrics,
+  telemetry,
   depsForRun: () => ({
     pool,
     schemas: writerSchemasFromConfig(registry, loadBundledSchema, credentialsFromSecret),

@@ -29,15 +29,24 @@ function hasNul(value: string): boolean {
   return value.includes('\u0000');
 }
 
-// PostgreSQL text and jsonb reject NUL and lone surrogates; letting them through
-// would fail the whole batch as if the database were down.
+/** The first reason `value` cannot be stored in a varchar(max) column, or undefined. */
+function textProblem(value: string, max: number): string | undefined {
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > max) return `must be at most ${max} characters`;
+  // PostgreSQL text and jsonb reject NUL and lone surrogates; letting them through
+  // would fail the whole batch as if the database were down.
+  if (hasNul(value)) return 'must not contain NUL characters';
+  if (!value.isWellFormed()) return 'must be well-formed Unicode';
+  return undefined;
+}
+
+// One check per field rather than a chain of refinements: this runs for every
+// event of every batch, and each zod refinement has a cost of its own.
 function storableText(max: number) {
-  return z
-    .string()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((value) => !hasNul(value), 'must not contain NUL characters')
-    .refine((value) => value.isWellFormed(), 'must be well-formed Unicode');
+  return z.string().check((ctx) => {
+    const problem = textProblem(ctx.value, max);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+  });
 }
 
 function findUnstorableJson(value: unknown, path: string): string | undefined {
@@ -65,14 +74,13 @@ function findUnstorableJson(value: unknown, path: string): string | undefined {
   return undefined;
 }
 
-const jsonObject = z.custom<JsonObject>(
-  (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
-  'must be a JSON object',
-);
+function isJsonObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
 
 /** Metadata arrives as a JSON string (Avro) or as an object (JSON records). */
 const metadataSchema = z
-  .union([z.null(), z.string(), jsonObject])
+  .unknown()
   .optional()
   .transform((value, ctx): JsonObject | null => {
     if (value === undefined || value === null) return null;
@@ -84,8 +92,11 @@ const metadataSchema = z
         ctx.addIssue({ code: 'custom', message: 'must be a JSON object (the string is not valid JSON)' });
         return z.NEVER;
       }
+    } else if (!isJsonObject(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object, a JSON object as a string, or null' });
+      return z.NEVER;
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    if (!isJsonObject(parsed)) {
       ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
       return z.NEVER;
     }
@@ -94,15 +105,21 @@ const metadataSchema = z
       ctx.addIssue({ code: 'custom', message: problem });
       return z.NEVER;
     }
-    return parsed as JsonObject;
+    return parsed;
   });
 
 function epochMillis(latest: () => number) {
-  return z
-    .number()
-    .int('must be an integer (epoch milliseconds)')
-    .min(EARLIEST_EVENT_TIME, 'is before 2000-01-01')
-    .refine((value) => value <= latest(), 'is too far in the future');
+  return z.number().check((ctx) => {
+    const value = ctx.value;
+    const problem = !Number.isSafeInteger(value)
+      ? 'must be an integer (epoch milliseconds)'
+      : value < EARLIEST_EVENT_TIME
+        ? 'is before 2000-01-01'
+        : value > latest()
+          ? 'is too far in the future'
+          : undefined;
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
+  });
 }
 
 /**

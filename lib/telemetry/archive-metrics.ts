@@ -2,6 +2,9 @@ import {
   ARCHIVE_BYTES,
   ARCHIVE_FAILURES,
   ARCHIVE_LAST_SUCCESS,
+  ARCHIVE_OBJECTS,
+  ARCHIVE_OBJECTS_DAMAGED,
+  ARCHIVE_REMAINING,
   DEAD_LETTERS_REDRIVEN,
   SAGAS_ARCHIVED,
   SAGAS_RESTORED,
@@ -15,6 +18,10 @@ export interface ArchiveRunCounts {
   readonly bytes?: number;
   /** Sagas that could not be archived in the run (they stay hot and are retried). */
   readonly failed?: number;
+  /** Objects written in the run. */
+  readonly objects?: number;
+  /** Sagas past retention still hot when the run stopped. */
+  readonly remaining?: number;
   /** When the run ended (ms); a run without failures also sets the last-success gauge. */
   readonly finishedAt?: number;
 }
@@ -24,6 +31,8 @@ export function recordArchiveRun(recorder: MetricsRecorder, run: ArchiveRunCount
   recorder.increment(SAGAS_ARCHIVED, {}, run.archived);
   recorder.increment(ARCHIVE_BYTES, {}, run.bytes ?? 0);
   recorder.increment(ARCHIVE_FAILURES, {}, run.failed ?? 0);
+  recorder.increment(ARCHIVE_OBJECTS, {}, run.objects ?? 0);
+  if (run.remaining !== undefined) recorder.set(ARCHIVE_REMAINING, {}, run.remaining);
   if ((run.failed ?? 0) === 0) {
     recorder.set(ARCHIVE_LAST_SUCCESS, {}, Math.floor((run.finishedAt ?? Date.now()) / 1000));
   }
@@ -32,6 +41,11 @@ export function recordArchiveRun(recorder: MetricsRecorder, run: ArchiveRunCount
 /** What a restore from cold storage (API or archive function) calls once per restored saga batch. */
 export function recordArchiveRestore(recorder: MetricsRecorder, restored: number): void {
   recorder.increment(SAGAS_RESTORED, {}, restored);
+}
+
+/** What a verify run over the archive calls with the objects it found damaged. */
+export function recordArchiveDamage(recorder: MetricsRecorder, damaged: number): void {
+  recorder.increment(ARCHIVE_OBJECTS_DAMAGED, {}, damaged);
 }
 
 export type RedriveOutcome = 'replayed' | 'failed' | 'skipped';

@@ -1,4 +1,3 @@
-import { captureEmf } from '../../test/support/emf';
 import { MemoryRecorder } from '../../test/support/telemetry';
 import type { IngestResult } from '../ingest/ingest';
 import { recordIngestMetrics } from './ingest-metrics';
@@ -52,19 +51,5 @@ describe('recordIngestMetrics', () => {
     expect(recorder.total('saga_failed_total')).toBe(1);
     expect(recorder.total('saga_compensated_total')).toBe(1);
     expect(recorder.observations('saga_compensation_duration_seconds')).toEqual([42]);
-  });
-
-  it('still accepts Powertools Metrics alone, leaving the values for its logMetrics middleware', () => {
-    const emf = captureEmf();
-    try {
-      recordIngestMetrics(emf.metrics, RESULT);
-      expect(emf.documents).toHaveLength(0); // not published yet: logMetrics does that after the handler
-      emf.metrics.publishStoredMetrics();
-      expect(emf.valuesOf('EventsReceived')).toEqual([6]);
-      expect(emf.valuesOf('SagasFailed')).toEqual([1]);
-      expect(emf.valuesOf('CompensationDuration')).toEqual([42]);
-    } finally {
-      emf.restore();
-    }
   });
 });

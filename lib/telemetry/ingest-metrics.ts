@@ -1,6 +1,4 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { IngestResult } from '../ingest/ingest';
-import { CloudWatchSink } from './cloudwatch-sink';
+import type { IngestResult, SagaChange } from '../ingest/ingest';
 import {
   COMPENSATION_DURATION,
   DEAD_LETTERS,
@@ -11,7 +9,6 @@ import {
   SAGAS_FAILED,
 } from './metrics';
 import type { MetricsRecorder } from './telemetry';
-import { Telemetry } from './telemetry';
 
 /**
  * Records an ingest's outcome (consume and redrive): the same numbers the
@@ -19,9 +16,8 @@ import { Telemetry } from './telemetry';
  * before/after comparison, so a redelivered batch or a duplicate event never
  * counts a failure or a compensation twice.
  */
-export function recordIngestMetrics(target: MetricsRecorder | Metrics, result: IngestResult): void {
-  const recorder = target instanceof Metrics ? cloudWatchOnly(target) : target;
-  const { summary, sagaChanges } = result;
+export function recordIngestMetrics(recorder: MetricsRecorder, result: IngestResult): void {
+  const { summary } = result;
   recorder.increment(EVENTS_RECEIVED, {}, summary.received);
   for (const { step, status, count } of summary.insertedByStepStatus) {
     recorder.increment(EVENTS_PROCESSED, { step, status }, count);
@@ -30,9 +26,14 @@ export function recordIngestMetrics(target: MetricsRecorder | Metrics, result: I
   for (const [reason, count] of Object.entries(summary.deadLettersByReason)) {
     recorder.increment(DEAD_LETTERS, { reason }, count ?? 0);
   }
+  recordSagaChanges(recorder, result.sagaChanges);
+}
+
+/** Failure and compensation transitions, each counted once per saga (consume and redrive). */
+export function recordSagaChanges(recorder: MetricsRecorder, changes: readonly SagaChange[]): void {
   let failed = 0;
   let compensated = 0;
-  for (const change of sagaChanges) {
+  for (const change of changes) {
     if (change.enteredFailed) failed++;
     if (change.enteredCompensated) compensated++;
     if (change.compensationSeconds !== null) {
@@ -41,11 +42,4 @@ export function recordIngestMetrics(target: MetricsRecorder | Metrics, result: I
   }
   recorder.increment(SAGAS_FAILED, {}, failed);
   recorder.increment(SAGAS_COMPENSATED, {}, compensated);
-  if (target instanceof Metrics) void (recorder as Telemetry).flush();
-}
-
-// Callers that still hand over Powertools Metrics get CloudWatch only, as before the recorder
-// existed: the values stay in Powertools' buffer for its logMetrics middleware to publish.
-function cloudWatchOnly(metrics: Metrics): Telemetry {
-  return new Telemetry([new CloudWatchSink(metrics, false)], { warn: () => undefined });
 }

@@ -105,6 +105,27 @@ export const ARCHIVE_FAILURES = counter({
   cloudWatch: { name: 'ArchiveFailures', unit: MetricUnit.Count },
 });
 
+export const ARCHIVE_OBJECTS = counter({
+  name: 'saga_archive_objects_total',
+  help: 'Objects written to cold storage.',
+  labelNames: [],
+  cloudWatch: { name: 'ArchiveObjectsWritten', unit: MetricUnit.Count },
+});
+
+export const ARCHIVE_REMAINING = gauge({
+  name: 'saga_archive_remaining',
+  help: 'Sagas past their retention still hot when the last archive run stopped (time budget, limit).',
+  labelNames: [],
+  cloudWatch: { name: 'ArchiveSagasRemaining', unit: MetricUnit.Count },
+});
+
+export const ARCHIVE_OBJECTS_DAMAGED = counter({
+  name: 'saga_archive_objects_damaged_total',
+  help: 'Archived objects a verify run found damaged (checksum, length or framing).',
+  labelNames: [],
+  cloudWatch: { name: 'ArchiveObjectsDamaged', unit: MetricUnit.Count },
+});
+
 export const SAGAS_RESTORED = counter({
   name: 'saga_archive_restored_total',
   help: 'Sagas restored from cold storage.',

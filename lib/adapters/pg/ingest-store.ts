@@ -7,6 +7,7 @@ import type { KafkaRecord } from '../../ingest/kafka-event';
 import { compareRefs, headerBytes, refOf } from '../../ingest/kafka-event';
 import type { BatchPlan, DeadLetterDraft, StepRow } from '../../ingest/plan';
 import { conflictDeadLetter } from '../../ingest/plan';
+import { SAGA_INDEX_COLUMNS as REHEAT_COLUMNS } from './archive-store';
 import { withTransaction } from './transaction';
 
 /** Columns a newer step (in event time) takes over in its saga row. */
@@ -85,6 +86,34 @@ WHERE saga_id = ANY($1::text[])
 ORDER BY saga_id
 FOR UPDATE`;
 
+/**
+ * A late event for an archived saga (SPEC §6: its rows are in S3, its entry in
+ * saga_archive_index). Events the archive already holds are duplicates. For
+ * the others, the saga row comes back hot from the index entry (which mirrors
+ * the archived saga_instance row) before the fold applies the new steps on
+ * top, so the hot row stays the fold of every step — archived and new — and
+ * the next archiver run archives the whole timeline again. Runs after
+ * LOCK_SAGAS: an archiver transaction deleting one of these sagas has
+ * committed by then, so its index entry is visible here.
+ */
+const REHEAT_ARCHIVED_SAGAS = `
+WITH batch AS (
+  SELECT * FROM json_to_recordset($1::json) AS r(saga_id text, event_id text)
+), archived_duplicates AS (
+  SELECT b.event_id FROM batch b JOIN saga_archive_index a ON a.saga_id = b.saga_id
+  WHERE b.event_id = ANY (a.event_ids)
+), reseeded AS (
+  INSERT INTO saga_instance (${REHEAT_COLUMNS.join(', ')})
+  SELECT ${REHEAT_COLUMNS.map((column) => `a.${column}`).join(', ')}
+  FROM saga_archive_index a
+  WHERE a.saga_id IN (SELECT saga_id FROM batch WHERE event_id NOT IN (SELECT event_id FROM archived_duplicates))
+  ORDER BY a.saga_id
+  ON CONFLICT (saga_id) DO NOTHING
+  RETURNING saga_id, current_status, failed_at, compensated_at
+)
+SELECT (SELECT coalesce(array_agg(event_id), '{}') FROM archived_duplicates) AS duplicate_ids,
+       (SELECT coalesce(json_agg(reseeded), '[]') FROM reseeded) AS reseeded`;
+
 /** Stored content of events the batch repeats, to tell duplicates from conflicts. */
 const STORED_EVENTS = `
 SELECT event_id AS "eventId", (extract(epoch FROM event_timestamp) * 1000)::bigint AS "eventTimestamp",
@@ -127,8 +156,8 @@ ON CONFLICT (topic, kafka_partition, kafka_offset) DO UPDATE SET
 interface SagaBefore {
   saga_id: string;
   current_status: SagaStatus;
-  failed_at: Date | null;
-  compensated_at: Date | null;
+  failed_at: Date | string | null;
+  compensated_at: Date | string | null;
 }
 
 interface SagaAfter {
@@ -255,19 +284,37 @@ export class PgIngestStore implements IngestStore {
     const deadLetters: DeadLetterDraft[] = [...plan.deadLetters];
     let sagaChanges: SagaChange[] = [];
 
-    if (plan.steps.length > 0) {
-      const sagaIds = [...new Set(plan.steps.map((step) => step.event.sagaId))];
+    let steps = plan.steps;
+    const beforeById = new Map<string, SagaBefore>();
+    if (steps.length > 0) {
+      const sagaIds = [...new Set(steps.map((step) => step.event.sagaId))];
       const before = await client.query<SagaBefore>(LOCK_SAGAS, [sagaIds]);
-      const beforeById = new Map(before.rows.map((row) => [row.saga_id, row]));
+      for (const row of before.rows) beforeById.set(row.saga_id, row);
+      const reheat = await client.query<{ duplicate_ids: string[]; reseeded: SagaBefore[] }>(
+        REHEAT_ARCHIVED_SAGAS,
+        [JSON.stringify(steps.map(({ event }) => ({ saga_id: event.sagaId, event_id: event.eventId })))],
+      );
+      // A re-seeded saga's state before this batch is its archived state: metrics count transitions from there.
+      for (const row of reheat.rows[0]?.reseeded ?? []) beforeById.set(row.saga_id, row);
+      const archivedDuplicates = new Set(reheat.rows[0]?.duplicate_ids ?? []);
+      if (archivedDuplicates.size > 0) {
+        for (const step of steps) {
+          if (archivedDuplicates.has(step.event.eventId))
+            outcomes.push({ ref: refOf(step.record), outcome: 'duplicate', eventId: step.event.eventId });
+        }
+        steps = steps.filter((step) => !archivedDuplicates.has(step.event.eventId));
+      }
+    }
+    if (steps.length > 0) {
       const written = await client.query<{ inserted_ids: string[]; sagas: SagaAfter[] }>(
         INSERT_STEPS_AND_FOLD_SAGAS,
-        [JSON.stringify(plan.steps.map(stepJson))],
+        [JSON.stringify(steps.map(stepJson))],
       );
       const row = written.rows[0];
       const insertedIds = new Set(row?.inserted_ids ?? []);
       sagaChanges = (row?.sagas ?? []).map((after) => sagaChange(beforeById.get(after.saga_id), after));
 
-      const repeated = plan.steps.filter((step) => !insertedIds.has(step.event.eventId));
+      const repeated = steps.filter((step) => !insertedIds.has(step.event.eventId));
       const stored = new Map<string, SagaEvent>();
       if (repeated.length > 0) {
         const found = await client.query<SagaEvent>(STORED_EVENTS, [
@@ -275,7 +322,7 @@ export class PgIngestStore implements IngestStore {
         ]);
         for (const event of found.rows) stored.set(event.eventId, event);
       }
-      for (const step of plan.steps) {
+      for (const step of steps) {
         const ref = refOf(step.record);
         const { eventId } = step.event;
         if (insertedIds.has(eventId)) {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { runner } from 'node-pg-migrate';
+import type pg from 'pg';
 
 /** Where the SQL migrations live: next to the sources, or copied beside a Lambda bundle. */
 export function defaultMigrationsDir(): string {
@@ -7,7 +8,8 @@ export function defaultMigrationsDir(): string {
 }
 
 export interface MigrateOptions {
-  readonly databaseUrl: string;
+  /** A connection string, or client settings (e.g. a password from a secret, verified TLS). */
+  readonly databaseUrl: string | pg.ClientConfig;
   readonly direction?: 'up' | 'down';
   readonly count?: number;
   readonly dir?: string;
