@@ -62,6 +62,7 @@ export class ArchiveIntegrityError extends SagaTrackerError {
 
 export type HttpErrorCode =
   | 'BAD_REQUEST'
+  | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'CONFLICT'
@@ -84,6 +85,12 @@ export class HttpError extends SagaTrackerError {
 export class BadRequestError extends HttpError {
   constructor(message: string, details?: unknown, options?: { cause?: unknown }) {
     super(400, 'BAD_REQUEST', message, details, options);
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  constructor(message: string, details?: unknown) {
+    super(403, 'FORBIDDEN', message, details);
   }
 }
 
