@@ -169,7 +169,7 @@ async function copyRows(client: pg.PoolClient, data: CopyData): Promise<void> {
 
 /** Empty tables, the base sagas COPYed in, statistics fresh, dirty pages flushed. */
 async function resetTables(pool: pg.Pool, base: CopyData): Promise<void> {
-  await pool.query('TRUNCATE saga_steps, saga_instance, saga_dead_letter RESTART IDENTITY');
+  await pool.query('TRUNCATE saga_steps, saga_instance, saga_dead_letter RESTART IDENTITY CASCADE');
   const client = await pool.connect();
   try {
     await copyRows(client, base);

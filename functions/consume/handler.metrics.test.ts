@@ -3,7 +3,7 @@ import { PgIngestStore } from '../../lib/adapters/pg/ingest-store';
 import { bundledSchemas, consumeHandlerFor, lambdaContext } from '../../test/support/consume';
 import { createTestDatabase, type TestDatabase, truncateAll } from '../../test/support/database';
 import { captureEmf } from '../../test/support/emf';
-import { kafkaEvent, kafkaRecord, recordsFor } from '../../test/support/kafka';
+import { encodeAvro, kafkaEvent, kafkaRecord, recordsFor } from '../../test/support/kafka';
 import { ORDER_CREATION_STEPS, PAYMENT_FAILURE_STEPS, sagaEvents } from '../../test/support/sagas';
 import { memoryTelemetry } from '../../test/support/telemetry';
 import { createConsumeHandler } from './handler';
@@ -108,5 +108,33 @@ describe('consume handler metrics', () => {
     } finally {
       emf.restore();
     }
+  });
+});
+
+describe('consume handler metrics with records keyed by something else than their saga', () => {
+  it('still knows each saga state before the batch and counts its failure once', async () => {
+    const metrics = memoryTelemetry();
+    const consume = consumeHandlerFor(db.pool, undefined, metrics.telemetry);
+    const events = sagaEvents(PAYMENT_FAILURE_STEPS, { sagaId: 'saga-keyed-by-order' });
+    const keyedByOrder = (batch: typeof events, firstOffset: number) =>
+      kafkaEvent(
+        batch.map((event, index) =>
+          kafkaRecord(encodeAvro(event), { offset: firstOffset + index, key: `order-of-${event.sagaId}` }),
+        ),
+      );
+
+    const failure = events[4];
+    if (!failure) throw new Error('fixture without a failure');
+    const laterFailure = { ...failure, eventId: 'second-failure', recordedAt: failure.recordedAt + 500 };
+
+    await consume(keyedByOrder(events.slice(0, 5), 0));
+    await consume(keyedByOrder([laterFailure, ...events.slice(5)], 5));
+
+    expect(metrics.value('saga_failed_total')).toBe(1);
+    expect(metrics.value('saga_compensated_total')).toBe(1);
+    const { rows } = await db.pool.query(
+      `SELECT step_count FROM saga_instance WHERE saga_id = 'saga-keyed-by-order'`,
+    );
+    expect(rows).toEqual([{ step_count: 8 }]);
   });
 });

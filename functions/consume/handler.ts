@@ -26,7 +26,7 @@ export interface ConsumeDeps {
 
 /** The batch transaction, timed as `saga_tracker_db_query_seconds{query="ingest_batch"}`. */
 function timedStore(store: IngestStore, recorder: MetricsRecorder): IngestStore {
-  return { apply: (plan) => timeQuery(recorder, 'ingest_batch', () => store.apply(plan)) };
+  return { apply: (plan, hints) => timeQuery(recorder, 'ingest_batch', () => store.apply(plan, hints)) };
 }
 
 export interface ConsumeResponse extends IngestSummary {

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type avro from 'avsc';
 import type { z } from 'zod';
 import type { WriterSchemas } from '../adapters/schema-registry';
@@ -8,6 +9,7 @@ import type { KafkaRecord } from './kafka-event';
 import { decodeBase64, headerText } from './kafka-event';
 
 export const CONFLUENT_MAGIC_BYTE = 0;
+const DECODE_SLICE = 200;
 const CONFLUENT_HEADER_LENGTH = 5;
 /** Header names producers use for the producing service, most specific first. */
 const PRODUCER_HEADERS = ['producer-service', 'producerService', 'x-producer-service'];
@@ -129,7 +131,16 @@ export async function decodeRecords(
     }),
   );
   const validator = sagaEventSchema(options);
-  return records.map((record, index) => decodeOne(record, frames[index] as Framing, types, validator));
+  const decoded: DecodedRecord[] = [];
+  for (let start = 0; start < records.length; start += DECODE_SLICE) {
+    // Let the event loop run between slices: the store's first statements go out meanwhile.
+    if (start > 0) await yieldToEventLoop();
+    const end = Math.min(start + DECODE_SLICE, records.length);
+    for (let index = start; index < end; index++) {
+      decoded.push(decodeOne(records[index] as KafkaRecord, frames[index] as Framing, types, validator));
+    }
+  }
+  return decoded;
 }
 
 function decodeOne(

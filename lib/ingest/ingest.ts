@@ -4,6 +4,7 @@ import type { DeadLetterReason } from '../errors';
 import type { DecodeOptions } from './decode';
 import { decodeRecords } from './decode';
 import type { KafkaRecord, RecordRef } from './kafka-event';
+import { sagaIdsFromKeys } from './kafka-event';
 import type { BatchPlan } from './plan';
 import { planBatch } from './plan';
 
@@ -39,7 +40,18 @@ export interface AppliedBatch {
 
 /** Persists a batch plan atomically: steps, saga rows and dead letters, or nothing. */
 export interface IngestStore {
-  apply(plan: BatchPlan): Promise<AppliedBatch>;
+  /**
+   * `plan` may still be in the making (the batch is being decoded): the store
+   * can open its transaction and lock the sagas named in `hints` meanwhile, so
+   * the database works while Node decodes.
+   */
+  apply(plan: BatchPlan | Promise<BatchPlan>, hints?: IngestHints): Promise<AppliedBatch>;
+}
+
+/** What is known of a batch before it is decoded. */
+export interface IngestHints {
+  /** The sagas the records are keyed by (producers key records by sagaId); a guess, not a promise. */
+  readonly sagaIds: readonly string[];
 }
 
 export interface IngestDeps extends DecodeOptions {
@@ -70,10 +82,11 @@ export async function ingestRecords(
   records: readonly KafkaRecord[],
   deps: IngestDeps,
 ): Promise<IngestResult> {
-  const decoded = await decodeRecords(records, deps.schemas, deps);
-  const plan = planBatch(decoded);
-  const applied = await deps.store.apply(plan);
-  return { ...applied, summary: summarize(records.length, plan, applied) };
+  const planning = decodeRecords(records, deps.schemas, deps).then(planBatch);
+  // Awaited through the store; this keeps an early store failure from leaving it unhandled.
+  planning.catch(() => undefined);
+  const applied = await deps.store.apply(planning, { sagaIds: sagaIdsFromKeys(records) });
+  return { ...applied, summary: summarize(records.length, await planning, applied) };
 }
 
 function summarize(received: number, plan: BatchPlan, applied: AppliedBatch): IngestSummary {

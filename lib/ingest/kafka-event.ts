@@ -72,3 +72,14 @@ export function headerText(record: KafkaRecord, name: string): string | undefine
 export function decodeBase64(value: string | null | undefined): Buffer | null {
   return value === null || value === undefined ? null : Buffer.from(value, 'base64');
 }
+
+/** The distinct record keys that could be saga ids: producers key each record by its sagaId. */
+export function sagaIdsFromKeys(records: readonly KafkaRecord[]): string[] {
+  const ids = new Set<string>();
+  for (const record of records) {
+    if (!record.key) continue;
+    const key = Buffer.from(record.key, 'base64').toString('utf8');
+    if (key.length > 0 && key.length <= 100 && !key.includes('\u0000') && key.isWellFormed()) ids.add(key);
+  }
+  return [...ids];
+}

@@ -106,7 +106,7 @@ function ingestIn(client: pg.ClientBase, records: readonly KafkaRecord[], deps: 
   return ingestRecords(records, {
     ...deps.decode,
     schemas: deps.schemas,
-    store: { apply: (plan) => store.applyIn(client, plan) },
+    store: { apply: async (plan) => store.applyIn(client, await plan) },
   });
 }
 
