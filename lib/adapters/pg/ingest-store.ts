@@ -38,7 +38,9 @@ WITH input AS (
   -- parse faster than repeated keys), and metadata comes out as jsonb without a second parse.
   SELECT e->>0 AS event_id, e->>1 AS saga_id, e->>2 AS saga_type, e->>3 AS step, e->>4 AS status,
          e->>5 AS order_id, e->>6 AS producer_service, e->>7 AS trace_id, NULLIF(e->8, 'null'::jsonb) AS metadata,
-         (e->>9)::timestamptz AS recorded_at, (e->>10)::timestamptz AS event_timestamp
+         -- Epoch milliseconds: exact, and cheaper to parse than ISO text.
+         timestamptz 'epoch' + (e->9)::bigint * interval '1 millisecond' AS recorded_at,
+         timestamptz 'epoch' + (e->10)::bigint * interval '1 millisecond' AS event_timestamp
   FROM jsonb_array_elements($1::jsonb) AS e
 ), inserted AS (
   INSERT INTO saga_steps (event_id, saga_id, saga_type, step, status, order_id, producer_service, trace_id,
@@ -187,8 +189,8 @@ function stepJson({ event, producerService, traceId }: StepRow) {
     producerService,
     traceId,
     event.metadata,
-    new Date(event.recordedAt).toISOString(),
-    new Date(event.eventTimestamp).toISOString(),
+    event.recordedAt,
+    event.eventTimestamp,
   ];
 }
 
