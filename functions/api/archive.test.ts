@@ -183,6 +183,19 @@ describe('GET a saga and its steps once archived', () => {
     expect(await keysOf('byte-00005')).toEqual(['archive_format', 'saga', 'steps']);
   });
 
+  it('refuses to force the status of an archived saga, pointing to the restore', async () => {
+    const answer = await call('PATCH', '/internal/v1/sagas/byte-00001/status', {
+      body: { status: 'FAILED', reason: 'checking' },
+    });
+    expect(answer.status).toBe(409);
+    expect(answer.body.error).toBe('CONFLICT');
+    expect(answer.body.message).toMatch(/saga byte-00001 is archived .*restore/);
+    const unknown = await call('PATCH', '/internal/v1/sagas/never-seen/status', {
+      body: { status: 'FAILED', reason: 'checking' },
+    });
+    expect(unknown.status).toBe(404);
+  });
+
   it('answers 404 for a saga neither hot nor archived', async () => {
     const answer = await call('GET', '/api/v1/sagas/never-seen');
     expect(answer.status).toBe(404);
