@@ -9,9 +9,11 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createApiHandler } from '../functions/api/handler';
+import { wireApi } from '../functions/api/wiring';
 import { withClient } from '../lib/adapters/pg/client';
 import { migrate } from '../lib/adapters/pg/migrate';
-import { PgSagaQueryStore } from '../lib/adapters/pg/query-store';
+import type { PgSagaQueryStore } from '../lib/adapters/pg/query-store';
+import { StaticWriterSchemas } from '../lib/adapters/schema-registry';
 import { localLambdaContext, toApiGatewayEvent } from '../local/api-gateway';
 import { FAST_UNSAFE_SETTINGS, startLocalPostgres } from '../local/postgres';
 
@@ -349,8 +351,14 @@ async function main(): Promise<void> {
 }
 
 async function measure(pool: pg.Pool): Promise<void> {
-  const store = new PgSagaQueryStore(pool);
-  const handler = createApiHandler({ logger: new Logger({ logLevel: 'SILENT' }), store, sagas: store });
+  const deps = wireApi({
+    logger: new Logger({ logLevel: 'SILENT' }),
+    pool,
+    replaySchemas: () => new StaticWriterSchemas({}),
+    maxClockSkewSeconds: 86_400,
+  });
+  const store = deps.store as PgSagaQueryStore;
+  const handler = createApiHandler(deps);
   const context = localLambdaContext('saga-tracker-api');
   const request = async (url: string): Promise<{ ms: number; body: { nextCursor?: string | null } }> => {
     const event = toApiGatewayEvent({ method: 'GET', url });

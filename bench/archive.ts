@@ -4,11 +4,18 @@
  * Loads sagas (5 steps each) through the real ingest path into an embedded
  * PostgreSQL, archives them all to a local S3-compatible server (s3rver) with
  * the real archiver, then reads archived sagas back one at a time. Prints
- * sagas/s, bytes per saga and read-back latency percentiles.
+ * sagas/s, bytes per saga and read-back latency percentiles. Then, with a
+ * tenth as many hot sagas loaded beside the archive, the same reads and
+ * searches with includeArchived=true through the real API handler (wireApi).
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import pg from 'pg';
+import { createApiHandler } from '../functions/api/handler';
+import { wireApi } from '../functions/api/wiring';
 import { createArchiveStack } from '../lib/adapters/archive';
 import { PgIngestStore } from '../lib/adapters/pg/ingest-store';
 import { migrate } from '../lib/adapters/pg/migrate';
@@ -17,6 +24,7 @@ import { archiveEligibleSagas } from '../lib/archive/archive';
 import { TERMINAL_STATUSES } from '../lib/domain/saga-event';
 import { ingestRecords } from '../lib/ingest/ingest';
 import type { KafkaRecord } from '../lib/ingest/kafka-event';
+import { localLambdaContext, toApiGatewayEvent } from '../local/api-gateway';
 import { startLocalPostgres } from '../local/postgres';
 import { sagaTrackerSchema } from '../schemas';
 import { encodeAvro, kafkaRecord, partitionOf, SAGA_TRACKER_SCHEMA_ID } from '../test/support/kafka';
@@ -62,13 +70,16 @@ const COMPENSATED: readonly StepSpec[] = [
   { step: 'COMPENSATION_ORDER', status: 'COMPENSATED', service: 'order' },
 ];
 
-/** Saga i's five events: 9 in 10 complete, 1 in 10 fails and is compensated, spread over 30 days past retention. */
-function eventsOf(index: number) {
-  const sagaId = `bench-${index.toString(36).padStart(6, '0')}-${(index * 2_654_435_761) % 1_000_003}`;
+/**
+ * Saga i's five events: 9 in 10 complete, 1 in 10 fails and is compensated, spread over 30 days past
+ * retention (or, `hot`, over the last 30 days).
+ */
+function eventsOf(index: number, hot = false) {
+  const sagaId = `bench-${hot ? 'hot-' : ''}${index.toString(36).padStart(6, '0')}-${(index * 2_654_435_761) % 1_000_003}`;
   return sagaEvents(index % 10 === 7 ? COMPENSATED : COMPLETED, {
     sagaId,
     sagaType: index % 3 === 0 ? 'PAYMENT_COMPLETION' : 'ORDER_CREATION',
-    start: NOW - 91 * DAY - (index % 30) * DAY - ((index * 7_919) % DAY),
+    start: NOW - (hot ? 1 : 91) * DAY - (index % 30) * DAY - ((index * 7_919) % DAY),
     gap: 850 + (index % 400),
   });
 }
@@ -81,7 +92,7 @@ function fmt(value: number, digits = 1): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-async function load(pool: pg.Pool): Promise<number> {
+async function load(pool: pg.Pool, count = SAGAS, hot = false): Promise<number> {
   const deps = {
     schemas: new StaticWriterSchemas({ [SAGA_TRACKER_SCHEMA_ID]: sagaTrackerSchema() }),
     store: new PgIngestStore(pool),
@@ -91,10 +102,10 @@ async function load(pool: pg.Pool): Promise<number> {
   let steps = 0;
   // Two batches in flight: the ingest path runs one transaction per batch, as the consume function does.
   const inFlight = new Set<Promise<void>>();
-  for (let first = 0; first < SAGAS; first += SAGAS_PER_BATCH) {
+  for (let first = 0; first < count; first += SAGAS_PER_BATCH) {
     const records: KafkaRecord[] = [];
-    for (let index = first; index < Math.min(SAGAS, first + SAGAS_PER_BATCH); index++) {
-      for (const event of eventsOf(index)) {
+    for (let index = first; index < Math.min(count, first + SAGAS_PER_BATCH); index++) {
+      for (const event of eventsOf(index, hot)) {
         records.push(
           kafkaRecord(encodeAvro(event), {
             partition: partitionOf(event.sagaId, 3),
@@ -195,10 +206,87 @@ async function main(): Promise<void> {
         `read one archived saga (${label}), ${sorted.length} reads: p50 ${fmt(percentile(sorted, 50), 2)} ms, p95 ${fmt(percentile(sorted, 95), 2)} ms, p99 ${fmt(percentile(sorted, 99), 2)} ms`,
       );
     }
+    await measureApi(pool, s3.client, ids);
   } finally {
     await pool.end();
     await s3.close();
     await server.stop();
+  }
+}
+
+function printPercentiles(label: string, samples: readonly number[]): void {
+  const sorted = [...samples].sort((a, b) => a - b);
+  console.log(
+    `  ${label.padEnd(66)} p50 ${fmt(percentile(sorted, 50), 2)} ms  p99 ${fmt(percentile(sorted, 99), 2)} ms  (${sorted.length})`,
+  );
+}
+
+/** Archived sagas and searches over hot and archived sagas through the real API handler. */
+async function measureApi(pool: pg.Pool, s3: S3Client, archivedIds: readonly string[]): Promise<void> {
+  const hotSagas = Math.max(1_000, Math.floor(SAGAS / 10));
+  await load(pool, hotSagas, true);
+  await pool.query('VACUUM ANALYZE');
+  const handler = createApiHandler(
+    wireApi({
+      logger: new Logger({ logLevel: 'SILENT' }),
+      pool,
+      archive: { s3, bucket: BUCKET },
+      replaySchemas: () => new StaticWriterSchemas({}),
+      maxClockSkewSeconds: 86_400,
+    }),
+  );
+  const context = localLambdaContext('saga-tracker-api');
+  const request = async (url: string): Promise<{ ms: number; body: { nextCursor?: string | null } }> => {
+    const t0 = performance.now();
+    const result = (await handler(
+      toApiGatewayEvent({ method: 'GET', url }),
+      context,
+    )) as APIGatewayProxyStructuredResultV2;
+    const ms = performance.now() - t0;
+    if (result.statusCode !== 200) throw new Error(`${url} answered ${result.statusCode}: ${result.body}`);
+    return { ms, body: JSON.parse(result.body ?? '{}') };
+  };
+  const times = async (urls: readonly string[]) => {
+    for (const url of urls.slice(0, 20)) await request(url);
+    const samples: number[] = [];
+    for (const url of urls) samples.push((await request(url)).ms);
+    return samples;
+  };
+  const repeat = (count: number, url: string) => Array.from({ length: count }, () => url);
+  console.log(`\nthrough the API handler (${hotSagas} hot sagas beside the ${SAGAS} archived):`);
+  const sample = archivedIds.slice(0, Math.min(archivedIds.length, 500));
+  printPercentiles(
+    'GET /sagas/{id} of an archived saga',
+    await times(sample.map((id) => `/api/v1/sagas/${id}`)),
+  );
+  printPercentiles(
+    'GET /sagas/{id}/steps of an archived saga',
+    await times(sample.map((id) => `/api/v1/sagas/${id}/steps`)),
+  );
+  const search = '/api/v1/sagas?includeArchived=true&size=20';
+  printPercentiles('search includeArchived, first page', await times(repeat(200, search)));
+  printPercentiles(
+    'search includeArchived status=COMPENSATED, first page',
+    await times(repeat(200, `${search}&status=COMPENSATED`)),
+  );
+  printPercentiles(
+    'search includeArchived, offset page 50 (with totalElements)',
+    await times(repeat(100, `${search}&page=50`)),
+  );
+  for (const filter of ['', '&status=COMPENSATED']) {
+    let cursor: string | null | undefined;
+    const urls: string[] = [];
+    for (let page = 0; page < 60; page++) {
+      const url = `${search}${filter}${cursor ? `&cursor=${cursor}` : ''}`;
+      urls.push(url);
+      cursor = (await request(url)).body.nextCursor;
+      if (!cursor) break;
+    }
+    const deepest = urls.slice(-10);
+    printPercentiles(
+      `search includeArchived${filter}, cursor pages ${urls.length - deepest.length}-${urls.length - 1}`,
+      await times(deepest.flatMap((url) => repeat(20, url))),
+    );
   }
 }
 

@@ -77,6 +77,11 @@ describe('CDK configuration', () => {
     expect(config.alarms.emails).toEqual(['oncall@example.com']);
   });
 
+  it('allows one day of producer clock skew unless told otherwise', () => {
+    expect(configWith({}).ingest.maxClockSkewSeconds).toBe(86_400);
+    expect(configWith({ 'ingest.maxClockSkewSeconds': '3600' }).ingest.maxClockSkewSeconds).toBe(3_600);
+  });
+
   it('keeps an account id with a leading zero a string', () => {
     const config = configWith({
       account: '012345678901',
@@ -123,6 +128,11 @@ describe('CDK configuration', () => {
       'a bundled schema file that does not exist',
       { 'schemaRegistry.staticSchemas': '{"7":"Nope.avsc"}' },
       /schemaRegistry\.staticSchemas\.7: schemas\/Nope\.avsc does not exist/,
+    ],
+    [
+      'a clock skew below a minute',
+      { 'ingest.maxClockSkewSeconds': '10' },
+      /ingest\.maxClockSkewSeconds: Too small/,
     ],
     [
       'retries with on-demand pollers',

@@ -353,6 +353,14 @@ const environmentSchema = z
     msk: mskSchema,
     database: databaseSchema.prefault({}),
     schemaRegistry: schemaRegistrySchema.prefault({}),
+    /** How events are judged; the consumer, the redrive function and the replay API must agree. */
+    ingest: z
+      .object({
+        /** Events dated further in the future are invalid (MAX_CLOCK_SKEW_SECONDS). */
+        maxClockSkewSeconds: int(60, 30 * 86_400).default(86_400),
+      })
+      .strict()
+      .prefault({}),
     api: z
       .object({
         throttlingRateLimit: z.number().positive().max(10_000).default(50),

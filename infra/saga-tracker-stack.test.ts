@@ -27,6 +27,14 @@ function logicalIdOf(template: Template, type: string, props: Record<string, unk
   return ids[0] as string;
 }
 
+function idStartingWith(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(resources(template, type)).filter(
+    (id) => id.startsWith(prefix) && !id.slice(prefix.length).match(/^(Key|Policy|Notifications)/),
+  );
+  if (ids.length !== 1) throw new Error(`expected one ${type} ${prefix}…, found ${ids.join(', ') || 'none'}`);
+  return ids[0] as string;
+}
+
 /** The logical id of a function by its construct id (Consume, Api, …). */
 function functionId(template: Template, name: string): string {
   const ids = Object.keys(resources(template, 'AWS::Lambda::Function')).filter((id) =>
@@ -213,6 +221,90 @@ describe('SagaTrackerStack with the defaults of cdk.json (dev)', () => {
 
     expect(s3Actions).toEqual(['s3:ListBucket', 's3:PutObject']);
     expect(kmsActions).toEqual(['kms:GenerateDataKey']);
+  });
+
+  it('gives the API read-only access to the archive bucket and its key, and what a replay needs', () => {
+    const archiveBucket = idStartingWith(template, 'AWS::S3::Bucket', 'StorageArchive');
+    const archiveKey = idStartingWith(template, 'AWS::KMS::Key', 'StorageArchiveKey');
+    const env = environmentOf(template, 'Api');
+    expect(env).toEqual(
+      expect.objectContaining({
+        ARCHIVE_BUCKET: { Ref: archiveBucket },
+        SCHEMA_REGISTRY_STATIC_SCHEMAS: '{"1":"SagaTracker.avsc"}',
+        MAX_CLOCK_SKEW_SECONDS: '86400',
+      }),
+    );
+    // Real S3 in AWS: no endpoint override.
+    expect(env).not.toHaveProperty('S3_ENDPOINT');
+    // A replay judges events exactly as the consumer and the redrive function do.
+    for (const name of ['Consume', 'DlqRedrive']) {
+      const other = environmentOf(template, name);
+      expect({
+        name,
+        skew: other.MAX_CLOCK_SKEW_SECONDS,
+        schemas: other.SCHEMA_REGISTRY_STATIC_SCHEMAS,
+      }).toEqual({
+        name,
+        skew: env.MAX_CLOCK_SKEW_SECONDS,
+        schemas: env.SCHEMA_REGISTRY_STATIC_SCHEMAS,
+      });
+    }
+
+    const statements = roleStatements(template, 'Api');
+    expect(actionsOf(statements)).toEqual([
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:CreateNetworkInterface',
+      'ec2:DeleteNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:UnassignPrivateIpAddresses',
+      'kms:Decrypt',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'rds-db:connect',
+      's3:GetObject',
+      's3:ListBucket',
+    ]);
+    const resourceOf = (action: string) =>
+      statements.find((statement) => [statement.Action].flat().includes(action))?.Resource;
+    expect(resourceOf('s3:GetObject')).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [archiveBucket, 'Arn'] }, '/*']],
+    });
+    expect(resourceOf('s3:ListBucket')).toEqual({ 'Fn::GetAtt': [archiveBucket, 'Arn'] });
+    expect(resourceOf('kms:Decrypt')).toEqual({ 'Fn::GetAtt': [archiveKey, 'Arn'] });
+  });
+
+  it('lets the API reach S3 from its private subnets through the gateway endpoint', () => {
+    const fn = propertiesOf(resources(template, 'AWS::Lambda::Function')[functionId(template, 'Api')]);
+    const { SubnetIds: subnets, SecurityGroupIds: groups } = fn.VpcConfig as {
+      SubnetIds: Array<{ Ref: string }>;
+      SecurityGroupIds: Array<{ 'Fn::GetAtt': [string, string] }>;
+    };
+    expect(subnets.length).toBeGreaterThanOrEqual(2);
+    const group = propertiesOf(
+      resources(template, 'AWS::EC2::SecurityGroup')[groups[0]?.['Fn::GetAtt'][0] ?? ''],
+    );
+    expect(group.SecurityGroupEgress).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443 }),
+      ]),
+    );
+    const routeTables = Object.values(resources(template, 'AWS::EC2::SubnetRouteTableAssociation'))
+      .map((association) => propertiesOf(association))
+      .filter((association) =>
+        subnets.some((subnet) => JSON.stringify(subnet) === JSON.stringify(association.SubnetId)),
+      )
+      .map((association) => association.RouteTableId);
+    expect(routeTables).toHaveLength(subnets.length);
+    const s3Endpoint = Object.values(resources(template, 'AWS::EC2::VPCEndpoint'))
+      .map((endpoint) => propertiesOf(endpoint))
+      .find((endpoint) => JSON.stringify(endpoint.ServiceName).includes('.s3'));
+    expect(s3Endpoint).toEqual(
+      expect.objectContaining({
+        VpcEndpointType: 'Gateway',
+        RouteTableIds: expect.arrayContaining(routeTables),
+      }),
+    );
   });
 
   it('puts the API behind IAM authorization with throttling and JSON access logs', () => {
@@ -587,10 +679,28 @@ describe('SagaTrackerStack in other configurations', () => {
         ]),
       },
     });
-    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      GroupDescription: 'Saga tracker consume function',
-      SecurityGroupEgress: Match.arrayWith([Match.objectLike({ FromPort: 8081, ToPort: 8081 })]),
-    });
+    for (const name of ['consume', 'api', 'dlq-redrive']) {
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        GroupDescription: `Saga tracker ${name} function`,
+        SecurityGroupEgress: Match.arrayWith([Match.objectLike({ FromPort: 8081, ToPort: 8081 })]),
+      });
+    }
+    // The replay API reaches the registry as the consumer does: its URL, its secret.
+    const registrySecretRead = {
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: PROD_OVERRIDES['schemaRegistry.secretArn'],
+    };
+    for (const name of ['Consume', 'Api', 'DlqRedrive']) {
+      expect(roleStatements(template, name)).toEqual(
+        expect.arrayContaining([expect.objectContaining(registrySecretRead)]),
+      );
+      expect(environmentOf(template, name)).toEqual(
+        expect.objectContaining({
+          SCHEMA_REGISTRY_URL: PROD_OVERRIDES['schemaRegistry.url'],
+          SCHEMA_REGISTRY_SECRET_ARN: PROD_OVERRIDES['schemaRegistry.secretArn'],
+        }),
+      );
+    }
     const services = JSON.stringify(template.findResources('AWS::EC2::VPCEndpoint'));
     expect(services).toContain('.aps-workspaces');
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: REAL_CLUSTER_ARN });

@@ -57,6 +57,9 @@ export class SagaTrackerStack extends Stack {
         : {}),
     };
 
+    // The consumer, the redrive function and the replay API apply the same ingest path: same judgement.
+    const ingestEnvironment = { MAX_CLOCK_SKEW_SECONDS: String(config.ingest.maxClockSkewSeconds) };
+
     const serviceFunction = (
       id: string,
       name: FunctionName,
@@ -77,9 +80,12 @@ export class SagaTrackerStack extends Stack {
 
     const consume = serviceFunction('Consume', 'consume', sizes.consume, 'Ingests saga events from MSK', {
       ...registryEnvironment,
+      ...ingestEnvironment,
     });
+    // The API reads archived sagas back (ARCHIVE_BUCKET) and replays dead letters (the registry, the skew).
     const api = serviceFunction('Api', 'api', sizes.api, 'Query and admin API behind API Gateway', {
       ...registryEnvironment,
+      ...ingestEnvironment,
       ARCHIVE_BUCKET: storage.archive.bucket.bucketName,
     });
     const archive = serviceFunction(
@@ -97,7 +103,7 @@ export class SagaTrackerStack extends Stack {
       'dlq-redrive',
       sizes.dlqRedrive,
       'Replays dead letters (manual invocation)',
-      { ...registryEnvironment, DLQ_BUCKET: storage.deadLetters.bucket.bucketName },
+      { ...registryEnvironment, ...ingestEnvironment, DLQ_BUCKET: storage.deadLetters.bucket.bucketName },
     );
     const stateGauges = serviceFunction(
       'StateGauges',
@@ -149,7 +155,9 @@ export class SagaTrackerStack extends Stack {
     }
 
     // Bucket access, action by action.
-    grantObjects(api, storage.archive, { actions: ['s3:GetObject'] });
+    // Reads only. The listing makes a missing object a 404 (NoSuchKey: reported as a damaged archive)
+    // rather than a 403, which the API would have to take for an outage.
+    grantObjects(api, storage.archive, { actions: ['s3:GetObject'], list: true });
     grantObjects(archive, storage.archive, { actions: ['s3:GetObject', 's3:PutObject'], list: true });
     grantObjects(dlqRedrive, storage.deadLetters, { actions: ['s3:GetObject'], list: true });
     grantObjects(dlqRedrive, storage.deadLetters, {

@@ -4,12 +4,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type pg from 'pg';
 import { createApiHandler } from '../functions/api/handler';
+import { wireApi } from '../functions/api/wiring';
 import { createConsumeHandler } from '../functions/consume/handler';
 import { withClient } from '../lib/adapters/pg/client';
 import { PgIngestStore } from '../lib/adapters/pg/ingest-store';
 import { migrate } from '../lib/adapters/pg/migrate';
 import { createPool } from '../lib/adapters/pg/pool';
-import { PgSagaQueryStore } from '../lib/adapters/pg/query-store';
 import { StaticWriterSchemas } from '../lib/adapters/schema-registry';
 import { sagaTrackerSchema } from '../schemas';
 import { SAGA_TRACKER_SCHEMA_ID } from '../test/support/kafka';
@@ -88,6 +88,9 @@ function banner(url: string, sample: string | undefined): string {
     `    ${url}/api/v1/openapi.json`,
     `    curl -X PATCH ${url}/internal/v1/sagas/${saga}/status \\`,
     `      -H 'content-type: application/json' -d '{"status":"FAILED","reason":"checked by hand"}'`,
+    `    ${url}/internal/v1/dead-letters`,
+    `    curl -X POST ${url}/internal/v1/sagas/replay \\`,
+    `      -H 'content-type: application/json' -d '{"eventIds":["<eventId>"],"dryRun":true}'`,
     '',
     '  Ctrl-C stops it (the database keeps its data for next time).',
     '',
@@ -130,8 +133,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     );
     cleanups.push(() => pool.end());
 
-    const store = new PgSagaQueryStore(pool);
-    const api = createApiHandler({ logger, store, sagas: store });
+    const schemas = () => new StaticWriterSchemas({ [SAGA_TRACKER_SCHEMA_ID]: sagaTrackerSchema() });
+    // No archive locally (no S3): archived sagas and includeArchived need ARCHIVE_BUCKET in AWS.
+    const api = createApiHandler(
+      wireApi({ logger, pool, replaySchemas: schemas, maxClockSkewSeconds: 86_400 }),
+    );
     const accountId = /^arn:aws:[a-z]+::(\d{12}):/.exec(options.principal)?.[1] ?? '000000000000';
     const server = options.createServer(
       apiGatewayListener(api, {
@@ -160,7 +166,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         logger,
         metrics: new Metrics({ namespace: 'SagaTrackerLocal', serviceName: 'saga-tracker-local' }),
         ingest: {
-          schemas: new StaticWriterSchemas({ [SAGA_TRACKER_SCHEMA_ID]: sagaTrackerSchema() }),
+          schemas: schemas(),
           store: new PgIngestStore(pool),
         },
       });

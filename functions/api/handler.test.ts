@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { PgSagaQueryStore } from '../../lib/adapters/pg/query-store';
+import { StaticWriterSchemas } from '../../lib/adapters/schema-registry';
 import type { SagaQueryStore } from '../../lib/query/store';
 import { localLambdaContext, toApiGatewayEvent } from '../../local/api-gateway';
 import { apiClient, apiClientFor } from '../../test/support/api';
@@ -12,6 +13,7 @@ import { ORDER_CREATION_STEPS, PAYMENT_FAILURE_STEPS, sagaEvents } from '../../t
 import { startTcpProxy } from '../../test/support/tcp-proxy';
 import { createApiHandler } from './handler';
 import { matchedRouteOf } from './router';
+import { wireApi } from './wiring';
 
 const NOW = new Date('2026-11-25T12:00:00.000Z');
 
@@ -121,6 +123,8 @@ describe('GET /api/v1/sagas/{sagaId}', () => {
       updatedAt: '2026-11-25T09:00:06.000Z',
       stepCount: 7,
       statusOverriddenAt: null,
+      archived: false,
+      archivedAt: null,
     });
   });
 
@@ -525,9 +529,13 @@ describe('health and failures', () => {
   it('answers 503 when a query outlasts the Lambda (middy times out first)', async () => {
     const store = new PgSagaQueryStore(db.pool);
     const handler = createApiHandler({
-      logger: new Logger({ logLevel: 'SILENT' }),
+      ...wireApi({
+        logger: new Logger({ logLevel: 'SILENT' }),
+        pool: db.pool,
+        replaySchemas: () => new StaticWriterSchemas({}),
+        maxClockSkewSeconds: 60,
+      }),
       store: { ...bindAll(store), search: () => new Promise(() => undefined) },
-      sagas: store,
     });
     const context = { ...localLambdaContext('saga-tracker-api'), getRemainingTimeInMillis: () => 100 };
     const result = await handler(toApiGatewayEvent({ method: 'GET', url: '/api/v1/sagas' }), context);

@@ -4,7 +4,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { SagaQueryStore, SagaTimelineSource } from '../../lib/query/store';
 import { httpErrorResponses } from './http-errors';
-import type { ApiEvent, ApiResponse, ApiRoute } from './router';
+import type { ApiEvent, ApiResponse, ApiRoute, DeadLetterAdmin } from './router';
 import { createRouter } from './router';
 import { API_ROUTES } from './routes';
 
@@ -16,6 +16,13 @@ export interface ApiDeps {
   readonly store: SagaQueryStore;
   /** Single-saga reads (get saga, timeline): PostgreSQL, or a source that falls back to an archive. */
   readonly sagas: SagaTimelineSource;
+  /**
+   * True when `sagas` reads cold storage: search then serves includeArchived=true.
+   * @default false
+   */
+  readonly archiveEnabled?: boolean;
+  /** Replay and listing of dead letters (the admin routes). */
+  readonly deadLetters: DeadLetterAdmin;
   readonly now?: () => Date;
   readonly routes?: readonly ApiRoute[];
   /**
@@ -50,6 +57,8 @@ export function createApiHandler(deps: ApiDeps) {
       logger: deps.logger,
       store: deps.store,
       sagas: deps.sagas,
+      archiveEnabled: deps.archiveEnabled ?? false,
+      deadLetters: deps.deadLetters,
       now,
     }),
   );

@@ -1,9 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { ArchiveUnavailableError } from '../../lib/adapters/archive-storage';
 import { isTransientDbError } from '../../lib/adapters/pg/transaction';
 import type { HttpErrorCode } from '../../lib/errors';
-import { HttpError, ServiceUnavailableError } from '../../lib/errors';
+import { ArchiveIntegrityError, HttpError, ServiceUnavailableError } from '../../lib/errors';
+import { ReplayInterruptedError } from '../../lib/redrive/api';
 import type { ApiEvent, ApiResponse } from './router';
 
 /** SPEC §4 error body. */
@@ -42,11 +44,33 @@ function isMiddyTimeout(error: unknown): boolean {
 
 /**
  * What the caller may see of an error. HTTP errors are shown as they are; an
- * unreachable database is a 503 to retry; anything else is a 500 whose only
- * detail is the request id (the log has the rest).
+ * unreachable database, archive bucket or schema registry is a 503 to retry;
+ * a damaged archive is a 500 that says so (never wrong data); anything else is
+ * a 500 whose only detail is the request id (the log has the rest).
  */
 export function toHttpError(error: unknown, requestId: string): HttpError {
   if (error instanceof HttpError) return error;
+  if (error instanceof ArchiveIntegrityError) {
+    // Which object and what failed go to the log, not to the caller.
+    return new HttpError(
+      500,
+      'INTERNAL_ERROR',
+      `the archived copy of saga ${error.sagaId} failed its integrity check and is not served; operators must repair it (request id ${requestId})`,
+      { requestId },
+      { cause: error },
+    );
+  }
+  if (error instanceof ArchiveUnavailableError) {
+    return new ServiceUnavailableError('the archive storage (S3) is unavailable; retry later', {
+      cause: error,
+    });
+  }
+  if (error instanceof ReplayInterruptedError) {
+    return new ServiceUnavailableError(
+      'the replay was interrupted (the database or the schema registry is unavailable); what was replayed stays replayed: retry the request',
+      { cause: error },
+    );
+  }
   if (isTransientDbError(error)) {
     return new ServiceUnavailableError('the database is unavailable; retry later', { cause: error });
   }

@@ -1,13 +1,21 @@
 import { createPool } from '../../lib/adapters/pg/pool';
-import { PgSagaQueryStore } from '../../lib/adapters/pg/query-store';
-import { databaseEnvSchema, parseEnv, toDatabaseConfig } from '../../lib/config';
+import { createS3Client, s3EnvSchema } from '../../lib/adapters/s3';
+import { writerSchemasFromConfig } from '../../lib/adapters/schema-registry';
+import { basicCredentialsFromSecret } from '../../lib/adapters/secrets';
+import {
+  databaseEnvSchema,
+  ingestEnvSchema,
+  parseEnv,
+  schemaRegistryEnvSchema,
+  toDatabaseConfig,
+} from '../../lib/config';
+import { apiArchiveEnvSchema, toApiArchiveConfig } from '../../lib/config/api';
 import { createLogger, createMetrics, telemetryFromEnv } from '../../lib/telemetry';
-import { apiMetrics, timeQuery } from '../../lib/telemetry/http-metrics';
-import { flushMetrics } from '../../lib/telemetry/middleware';
+import { loadBundledSchema } from '../../schemas';
 import { createApiHandler } from './handler';
-import { API_ROUTES } from './routes';
+import { wireApi } from './wiring';
 
-// Everything below runs once per Lambda environment (cold start).
+// Everything below runs once per Lambda environment (cold start); bad configuration fails here, naming the variable.
 const logger = createLogger('saga-tracker-api');
 const metrics = createMetrics('saga-tracker-api');
 const telemetry = telemetryFromEnv('api', { logger, metrics });
@@ -15,19 +23,43 @@ const telemetry = telemetryFromEnv('api', { logger, metrics });
 const database = toDatabaseConfig(
   parseEnv(databaseEnvSchema, { DB_STATEMENT_TIMEOUT_MS: '10000', ...process.env }),
 );
+const archive = toApiArchiveConfig(parseEnv(apiArchiveEnvSchema, process.env));
+const s3 = parseEnv(s3EnvSchema, process.env);
+const registry = parseEnv(schemaRegistryEnvSchema, process.env);
+const ingest = parseEnv(ingestEnvSchema, process.env);
+
 const pool = createPool(database, {
   applicationName: 'saga-tracker-api',
   onError: (error) => logger.warn('idle database connection failed', { error }),
 });
-const store = new PgSagaQueryStore(pool, { observeQuery: (name, run) => timeQuery(telemetry, name, run) });
+const secrets = new Map<string, () => Promise<string>>();
+const credentialsFromSecret = (arn: string) => {
+  let credentials = secrets.get(arn);
+  if (!credentials) {
+    credentials = basicCredentialsFromSecret(arn);
+    secrets.set(arn, credentials);
+  }
+  return credentials;
+};
+// Fails the cold start, not the first replay, when no schema source is configured.
+writerSchemasFromConfig(registry, loadBundledSchema, credentialsFromSecret);
 
-export const handler = createApiHandler({
-  logger,
-  store,
-  sagas: store,
-  // flushMetrics first so it sends what apiMetrics recorded; both see the mapped error responses.
-  middlewares: [
-    flushMetrics(telemetry, { coldStartMetrics: metrics }),
-    apiMetrics(telemetry, { routes: API_ROUTES.map((route) => route.path) }),
-  ],
-});
+export const handler = createApiHandler(
+  wireApi({
+    logger,
+    pool,
+    telemetry,
+    coldStartMetrics: metrics,
+    // One retry of a slow or failed S3 request, then a 503: API Gateway waits 30 s at most.
+    ...(archive
+      ? {
+          archive: {
+            s3: createS3Client(s3, { requestTimeoutMs: archive.readTimeoutMs, maxAttempts: 2 }),
+            bucket: archive.bucket,
+          },
+        }
+      : {}),
+    replaySchemas: () => writerSchemasFromConfig(registry, loadBundledSchema, credentialsFromSecret),
+    maxClockSkewSeconds: ingest.MAX_CLOCK_SKEW_SECONDS,
+  }),
+);

@@ -4,10 +4,18 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from '../../lib/errors';
 import type { SagaQueryStore, SagaTimelineSource } from '../../lib/query/store';
+import type { DeadLetterPage, ReplayResponse } from '../../lib/redrive/api';
+import type { DeadLetterListQuery, ReplayRequest } from '../../lib/redrive/options';
 
 export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResponse = APIGatewayProxyStructuredResultV2;
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The dead-letter store's admin operations (SPEC §4 replay, and the listing). */
+export interface DeadLetterAdmin {
+  replay(request: ReplayRequest): Promise<ReplayResponse>;
+  list(query: DeadLetterListQuery): Promise<DeadLetterPage>;
+}
 
 /** What route handlers are given: the long-lived clients of the Lambda environment. */
 export interface RouteDeps {
@@ -15,6 +23,9 @@ export interface RouteDeps {
   readonly store: SagaQueryStore;
   /** Single-saga reads; an archive-aware source can stand in here. */
   readonly sagas: SagaTimelineSource;
+  /** The API has a cold-storage archive: archived sagas are read (`sagas`) and searched (`includeArchived`). */
+  readonly archiveEnabled: boolean;
+  readonly deadLetters: DeadLetterAdmin;
   readonly now: () => Date;
 }
 
@@ -91,9 +102,11 @@ function templatePattern(path: string): RegExp {
 
 function validationError(error: z.ZodError, where: 'query' | 'path' | 'body'): BadRequestError {
   const issues = error.issues.map((issue) => {
-    const name = issue.path.length > 0 ? issue.path.join('.') : where;
+    // A key a strict body does not know is named itself, not its parent.
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
+    const name = path.length > 0 ? path.join('.') : where;
     return {
-      parameter: where === 'body' && issue.path.length > 0 ? `body.${name}` : name,
+      parameter: where === 'body' && path.length > 0 ? `body.${name}` : name,
       message: issue.message,
     };
   });

@@ -93,6 +93,17 @@ export const searchQuerySchema = z.object({
     .string()
     .meta({ description: 'nextCursor of the previous page (keyset paging): same speed at any depth.' })
     .optional(),
+  includeArchived: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((value) => value === 'true')
+    .meta({
+      description:
+        'true: archived sagas (cold storage) match too, through the archive index, merged into the same order ' +
+        'and paging (both styles). They can be matched by orderId, sagaType/type, status, fromDate, toDate and ' +
+        'stuckForSeconds; traceId, step and meta.* are refused with it (their steps are in cold storage). ' +
+        'A 400 when the API has no archive configured.',
+    })
+    .optional(),
 });
 
 /** `meta.<key>=<value>` parameters, validated one by one. */
@@ -125,6 +136,20 @@ export const statusOverrideBodySchema = z
 const isoTimestamp = z.string().meta({ format: 'date-time', example: '2026-11-25T09:00:00.000Z' });
 const jsonObject = z.record(z.string(), z.unknown());
 
+/** Where a saga is served from: hot tables or cold storage. Present on every saga, hot ones included. */
+const archiveFields = {
+  archived: z.boolean().meta({
+    description:
+      'true: the saga left the hot tables and was read back from cold storage (S3), exactly as it was ' +
+      'answered before archiving; false: served from the hot tables.',
+  }),
+  archivedAt: isoTimestamp.nullable().meta({
+    description:
+      'When the saga was archived; for a hot saga that a late event brought back, when its earlier ' +
+      'timeline was archived (its steps are then read from both). Null for a saga never archived.',
+  }),
+};
+
 export const sagaSchema = z
   .object({
     sagaId: z.string(),
@@ -139,6 +164,7 @@ export const sagaSchema = z
     statusOverriddenAt: isoTimestamp.nullable().meta({
       description: 'When an operator last forced the status (a newer producer event takes over again).',
     }),
+    ...archiveFields,
   })
   .meta({ id: 'Saga' });
 
@@ -176,6 +202,7 @@ export const sagaStepsSchema = z
     statusOverrides: z
       .array(statusOverrideSchema)
       .meta({ description: 'Operator status overrides, oldest first (audit entries, not steps).' }),
+    ...archiveFields,
   })
   .meta({ id: 'SagaSteps' });
 
@@ -228,6 +255,80 @@ export const statusOverrideOutcomeSchema = z
     override: statusOverrideSchema,
   })
   .meta({ id: 'StatusOverrideOutcome' });
+
+const REPLAY_STATUSES = ['REPLAYED', 'ALREADY_STORED', 'FAILED', 'SKIPPED', 'NOT_FOUND'] as const;
+
+export const replayResultSchema = z
+  .object({
+    eventId: z.string().nullable().meta({
+      description:
+        'Null only for a dead letter asked for by id whose value never decoded far enough to name its event.',
+    }),
+    status: z.enum(REPLAY_STATUSES).meta({
+      description:
+        'REPLAYED: stored by this request; ALREADY_STORED: it was stored before (a repeated request succeeds); ' +
+        'FAILED: failed again and stays pending (see reason); SKIPPED: another redrive holds it right now, retry; ' +
+        'NOT_FOUND: no dead letter of this event and not stored.',
+    }),
+    reason: z
+      .string()
+      .optional()
+      .meta({ description: 'Why it failed or was skipped: a dead-letter reason, LOCKED, NOT_FOUND…' }),
+    message: z.string().optional().meta({ description: 'What failed, for FAILED.' }),
+    deadLetterIds: z
+      .array(z.string())
+      .meta({ description: 'The dead-letter rows of this event the request looked at.' }),
+  })
+  .meta({ id: 'ReplayResult' });
+
+export const replayResponseSchema = z
+  .object({
+    requested: z.number().int().meta({ description: 'Distinct event (or dead-letter) ids requested.' }),
+    successful: z.number().int().meta({ description: 'REPLAYED and ALREADY_STORED.' }),
+    failed: z.number().int().meta({ description: 'FAILED and NOT_FOUND.' }),
+    skipped: z.number().int().meta({ description: 'SKIPPED (held by another redrive: retry).' }),
+    dryRun: z.boolean().meta({ description: 'Nothing was changed: the outcome a real replay would have.' }),
+    results: z
+      .array(replayResultSchema)
+      .meta({ description: 'One per requested event (or dead letter), in request order.' }),
+  })
+  .meta({ id: 'ReplayResponse' });
+
+export const deadLetterSchema = z
+  .object({
+    id: z.string(),
+    topic: z.string(),
+    partition: z.number().int(),
+    offset: z.number().int(),
+    kafkaTimestamp: isoTimestamp.nullable(),
+    key: z.string().nullable().meta({ description: 'The Kafka record key, base64.' }),
+    value: z.string().nullable().meta({ description: 'The Kafka record value exactly as received, base64.' }),
+    headers: z.array(z.object({ key: z.string(), value: z.string() })),
+    eventId: z.string().nullable().meta({ description: 'When the value could be decoded that far.' }),
+    sagaId: z.string().nullable(),
+    reason: z.string().meta({ description: 'Why the record is a dead letter (its last failure).' }),
+    reasonMessage: z.string(),
+    status: z.string().meta({ description: 'PENDING or REPLAYED.' }),
+    attempts: z.number().int().meta({ description: 'Redrive attempts so far.' }),
+    lastError: z.string().nullable(),
+    source: z.string().meta({ description: 'Who stored it: consumer, or redrive-s3 for a discarded batch.' }),
+    createdAt: isoTimestamp,
+    updatedAt: isoTimestamp,
+    resolvedAt: isoTimestamp.nullable(),
+  })
+  .meta({ id: 'DeadLetter' });
+
+export const deadLetterPageSchema = z
+  .object({
+    content: z.array(deadLetterSchema),
+    page: z.object({
+      number: z.number().int(),
+      size: z.number().int(),
+      totalElements: z.number().int(),
+      totalPages: z.number().int(),
+    }),
+  })
+  .meta({ id: 'DeadLetterPage' });
 
 export const healthSchema = z
   .object({

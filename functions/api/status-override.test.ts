@@ -120,7 +120,7 @@ describe('PATCH /internal/v1/sagas/{sagaId}/status', () => {
     [{ status: 'FAILED' }, 'body.reason', /required/],
     [{ status: 'FAILED', reason: '   ' }, 'body.reason', /must not be empty/],
     [{ reason: 'why' }, 'body.status', /one of STARTED/],
-    [{ status: 'FAILED', reason: 'x', force: true }, 'body', /force/],
+    [{ status: 'FAILED', reason: 'x', force: true }, 'body.force', /force/],
     ['{"status": ', 'body', /not valid JSON/],
     [[1, 2], 'body', /object/],
   ])('answers 400 for the body %j naming %s', async (body, parameter, message) => {

@@ -12,6 +12,9 @@ import { TransientError } from '../errors';
 /** An upload S3 did not confirm as the bytes sent: retrying the run may succeed. */
 export class ArchiveUploadError extends TransientError {}
 
+/** The archive bucket did not answer (network, throttling, 5xx, timeout): retrying later may succeed. */
+export class ArchiveUnavailableError extends TransientError {}
+
 function isNotFound(error: unknown): boolean {
   return (
     error instanceof S3ServiceException &&
@@ -26,8 +29,10 @@ function isRangeNotSatisfiable(error: unknown): boolean {
   );
 }
 
-function unavailable(what: string, error: unknown): TransientError {
-  return new TransientError(`S3 unavailable during ${what}: ${(error as Error).message}`, { cause: error });
+function unavailable(what: string, error: unknown): ArchiveUnavailableError {
+  return new ArchiveUnavailableError(`S3 unavailable during ${what}: ${(error as Error).message}`, {
+    cause: error,
+  });
 }
 
 /** The archive bucket through the AWS SDK (real S3, or a local S3-compatible server). */

@@ -1,5 +1,5 @@
 import { ArchiveIntegrityError } from '../errors';
-import type { ArchivedSagaRow, ArchivedStepRow, ArchiveLine } from './format';
+import type { ArchivedSagaRow, ArchivedStatusOverrideRow, ArchivedStepRow, ArchiveLine } from './format';
 import { parseArchiveLine } from './format';
 import { gunzipMember, memberProblem } from './gzip-members';
 import type {
@@ -21,6 +21,8 @@ export interface ArchivedSaga {
   readonly saga: ArchivedSagaRow;
   /** The saga_steps rows, every column, in event time order. */
   readonly steps: readonly ArchivedStepRow[];
+  /** The saga_status_override rows (operators' audit), oldest first. */
+  readonly statusOverrides: readonly ArchivedStatusOverrideRow[];
 }
 
 /** A saga's member, verified: where it is, its exact JSON text (with the newline) and that text parsed. */
@@ -90,6 +92,7 @@ export class ArchiveReader {
       objectKey: location.objectKey,
       saga: line.saga,
       steps: line.steps,
+      statusOverrides: line.statusOverrides,
     };
   }
 

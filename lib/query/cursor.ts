@@ -30,6 +30,7 @@ const cursorBody = z.object({
 /** Identifies a search's filters, so a cursor is not reused with other ones. */
 export function filtersFingerprint(filters: SearchFilters): string {
   // Positional, so the fingerprint does not depend on the order the filters were given in.
+  // includeArchived is appended only when set: cursors of hot-only searches keep their fingerprint.
   const canonical = JSON.stringify([
     filters.orderId ?? null,
     filters.sagaType ?? null,
@@ -42,6 +43,7 @@ export function filtersFingerprint(filters: SearchFilters): string {
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .map((filter) => [filter.key, filter.values]),
     filters.stuckForSeconds ?? null,
+    ...(filters.includeArchived ? ['includeArchived'] : []),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }

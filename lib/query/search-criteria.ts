@@ -45,6 +45,21 @@ export interface SearchFilters {
   readonly metadata?: readonly MetadataFilter[];
   /** Not in a terminal status, and the last event is older than this many seconds. */
   readonly stuckForSeconds?: number;
+  /** Archived sagas (cold storage, through the archive index) match too. */
+  readonly includeArchived?: boolean;
+}
+
+/**
+ * The first filter (as the request names it) that archived sagas cannot be
+ * matched by: the archive index holds each saga's summary row, while its
+ * steps — their trace ids, names and metadata — are in S3.
+ */
+export function archiveUnsearchableFilter(filters: SearchFilters): string | undefined {
+  if (filters.traceId !== undefined) return 'traceId';
+  if (filters.step !== undefined) return 'step';
+  const [metadata] = filters.metadata ?? [];
+  if (metadata) return `meta.${metadata.key}`;
+  return undefined;
 }
 
 /** Where a keyset page starts: strictly after this row in the sort order. */

@@ -1,7 +1,7 @@
 import { BadRequestError } from '../errors';
 import { decodeCursor, encodeCursor, filtersFingerprint } from './cursor';
 import type { SearchFilters, SearchQuery, Sort } from './search-criteria';
-import { DEFAULT_SORT, formatSort, parseSort } from './search-criteria';
+import { archiveUnsearchableFilter, DEFAULT_SORT, formatSort, parseSort } from './search-criteria';
 import type { SagaResponse } from './serialize';
 import { toSagaResponse } from './serialize';
 import type { SagaQueryStore } from './store';
@@ -23,6 +23,15 @@ export const MAX_OFFSET = 100_000;
 
 /** Combines paging, sort and cursor into one query; contradictions are 400s naming the parameter. */
 export function buildSearchQuery(request: SearchRequest): SearchQuery {
+  if (request.filters.includeArchived) {
+    const parameter = archiveUnsearchableFilter(request.filters);
+    if (parameter) {
+      throw new BadRequestError(
+        `${parameter}: cannot be combined with includeArchived=true (archived sagas are searchable by orderId, sagaType, status, fromDate, toDate and stuckForSeconds; their steps are in cold storage)`,
+        { parameter },
+      );
+    }
+  }
   const fingerprint = filtersFingerprint(request.filters);
   if (request.cursor !== undefined) {
     if (request.page !== undefined) {

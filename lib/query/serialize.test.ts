@@ -45,7 +45,25 @@ describe('serialization of rows', () => {
       updatedAt: '2026-11-25T09:00:06.000Z',
       stepCount: 7,
       statusOverriddenAt: null,
+      archived: false,
+      archivedAt: null,
     });
+  });
+
+  it('marks a saga read from the archive, with when it was archived', () => {
+    const archived = toSagaResponse({
+      ...sagaRow,
+      archived: true,
+      archived_at: '2026-12-01T03:00:00.123456+00:00',
+    });
+    expect(archived).toEqual({
+      ...toSagaResponse(sagaRow),
+      archived: true,
+      archivedAt: '2026-12-01T03:00:00.123Z',
+    });
+    // Only the last two keys differ: the archived answer is the hot one with those two values changed.
+    expect(Object.keys(archived)).toEqual(Object.keys(toSagaResponse(sagaRow)));
+    expect(Object.keys(archived).slice(-2)).toEqual(['archived', 'archivedAt']);
   });
 
   it('treats a saga row without the override column (older archives) as never overridden', () => {

@@ -19,6 +19,14 @@ export interface SagaRow {
   readonly step_count: number;
   /** Absent in rows written before status overrides existed. */
   readonly status_overridden_at?: Timestamp | null;
+  /** True when the row was read from cold storage (the archive), not from the hot tables. */
+  readonly archived?: boolean;
+  /**
+   * When the saga went to cold storage: for an archived saga, its archiving;
+   * for a hot saga that a late event re-heated, the archiving of its earlier
+   * timeline. Null (or absent) for a saga never archived.
+   */
+  readonly archived_at?: Timestamp | null;
 }
 
 /** A `saga_steps` row: one producer event. */
@@ -65,6 +73,9 @@ export interface SagaResponse {
   updatedAt: string;
   stepCount: number;
   statusOverriddenAt: string | null;
+  /** Served from cold storage (S3) rather than the hot tables. */
+  archived: boolean;
+  archivedAt: string | null;
 }
 
 /** The API's saga (SPEC §4), also each item of a search. */
@@ -80,6 +91,9 @@ export function toSagaResponse(row: SagaRow): SagaResponse {
     updatedAt: toIso(row.updated_at),
     stepCount: Number(row.step_count),
     statusOverriddenAt: toIsoOrNull(row.status_overridden_at),
+    // Last, so an archived saga's answer is its hot answer with only these two values changed.
+    archived: row.archived === true,
+    archivedAt: toIsoOrNull(row.archived_at),
   };
 }
 

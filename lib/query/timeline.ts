@@ -19,14 +19,20 @@ export interface SagaStepsResponse {
   steps: StepResponse[];
   /** Operators' forced status changes, oldest first: audit entries, never steps. */
   statusOverrides: StatusOverrideResponse[];
+  /** As on the saga: served from cold storage, and when the saga (or its earlier timeline) was archived. */
+  archived: boolean;
+  archivedAt: string | null;
 }
 
 export async function getSagaSteps(source: SagaTimelineSource, sagaId: string): Promise<SagaStepsResponse> {
   const timeline = await source.findTimeline(sagaId);
   if (!timeline) throw unknownSaga(sagaId);
+  const { archived, archivedAt } = toSagaResponse(timeline.saga);
   return {
     sagaId: timeline.saga.saga_id,
     steps: timeline.steps.map(toStepResponse),
     statusOverrides: timeline.overrides.map(toStatusOverrideResponse),
+    archived,
+    archivedAt,
   };
 }

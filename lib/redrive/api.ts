@@ -3,11 +3,19 @@ import type { DeadLetterListRow } from '../adapters/pg/dead-letter-store';
 import { deadLetterListSql, deadLetterSql } from '../adapters/pg/dead-letter-store';
 import { classifyDbError } from '../adapters/pg/transaction';
 import { TransientError } from '../errors';
+import type { SagaChange } from '../ingest/ingest';
 import type { DeadLetterListQuery, ReplayRequest } from './options';
 import { MAX_REDRIVE_LIMIT } from './options';
 import type { RedriveDeps } from './redrive';
 import { redrive } from './redrive';
 import type { RedriveReason, RedriveResult } from './report';
+
+/**
+ * A replay stopped before it finished (the database or the schema registry
+ * went away): what was applied stays applied, and repeating the request
+ * reports it as ALREADY_STORED.
+ */
+export class ReplayInterruptedError extends TransientError {}
 
 /**
  * Per event: `REPLAYED` (stored by this request), `ALREADY_STORED` (it was
@@ -18,7 +26,8 @@ import type { RedriveReason, RedriveResult } from './report';
 export type ReplayStatus = 'REPLAYED' | 'ALREADY_STORED' | 'FAILED' | 'SKIPPED' | 'NOT_FOUND';
 
 export interface ReplayEventResult {
-  readonly eventId: string;
+  /** Null only for a dead letter asked for by id whose value never decoded far enough to name its event. */
+  readonly eventId: string | null;
   readonly status: ReplayStatus;
   readonly reason?: RedriveReason;
   readonly message?: string;
@@ -63,39 +72,85 @@ function aggregate(eventId: string, results: readonly RedriveResult[], stored: b
     : { ...base, status: 'NOT_FOUND', reason: 'NOT_FOUND' };
 }
 
+/** A dead letter asked for by its id: what the redrive did with that one row. */
+function resultOfRow(id: string, result: RedriveResult | undefined): ReplayEventResult {
+  const base = { eventId: result?.eventId ?? null, deadLetterIds: [id] };
+  const detail = {
+    ...(result?.reason ? { reason: result.reason } : {}),
+    ...(result?.message ? { message: result.message } : {}),
+  };
+  switch (result?.status) {
+    case 'REPLAYED':
+    case 'ALREADY_STORED':
+      return { ...base, status: result.status };
+    case 'FAILED':
+    case 'DEAD_LETTERED':
+      return { ...base, status: 'FAILED', ...detail };
+    case 'SKIPPED':
+      if (result.reason === 'ALREADY_REPLAYED') return { ...base, status: 'ALREADY_STORED' };
+      if (result.reason !== 'NOT_FOUND') return { ...base, status: 'SKIPPED', ...detail };
+      return { ...base, status: 'NOT_FOUND', reason: 'NOT_FOUND' };
+    default:
+      return { ...base, status: 'NOT_FOUND', reason: 'NOT_FOUND' };
+  }
+}
+
+export interface ReplayObserver {
+  /** The sagas the replay changed (not called for a dry run), for the ingest metrics. */
+  readonly onSagaChanges?: (changes: readonly SagaChange[]) => void;
+}
+
 /**
  * `POST /internal/v1/sagas/replay`: replays the pending table dead letters of
- * these events through the redrive core (same locks, same ingest path). Whole
+ * these events (SPEC §4), or these dead-letter rows (`deadLetterIds`: also the
+ * records that never decoded far enough to have an event id, e.g. an unknown
+ * schema id), through the redrive core (same locks, same ingest path). Whole
  * discarded batches in S3 are the redrive function's job (`source: "s3"`).
  */
-export async function replayDeadLetters(deps: RedriveDeps, request: ReplayRequest): Promise<ReplayResponse> {
-  const eventIds = [...new Set(request.eventIds)];
+export async function replayDeadLetters(
+  deps: RedriveDeps,
+  request: ReplayRequest,
+  observer: ReplayObserver = {},
+): Promise<ReplayResponse> {
+  const ids = request.deadLetterIds ? [...new Set(request.deadLetterIds)] : undefined;
+  const eventIds = ids ? [] : [...new Set(request.eventIds)];
   const run = await redrive(
-    { sources: ['table'], dryRun: request.dryRun, limit: MAX_REDRIVE_LIMIT, eventIds },
+    {
+      sources: ['table'],
+      dryRun: request.dryRun,
+      limit: MAX_REDRIVE_LIMIT,
+      ...(ids ? { ids } : { eventIds }),
+    },
     { ...deps, bucket: undefined },
   );
-  const byEvent = new Map<string, RedriveResult[]>();
-  for (const result of run.results) {
-    if (result.eventId === null) continue;
-    const list = byEvent.get(result.eventId) ?? [];
-    list.push(result);
-    byEvent.set(result.eventId, list);
-  }
+  // A dry run rolled its transactions back: no saga changed.
+  if (!request.dryRun && run.sagaChanges.length > 0) observer.onSagaChanges?.(run.sagaChanges);
   if (run.errors.length > 0) {
     // What was applied stays applied; a repeated request reports it as ALREADY_STORED.
-    throw new TransientError(`replay interrupted: ${run.errors.join('; ')}; retry the request`);
+    throw new ReplayInterruptedError(`replay interrupted: ${run.errors.join('; ')}; retry the request`);
   }
-  let stored: Set<string>;
-  try {
-    stored = await deadLetterSql.storedEventIds(deps.pool, eventIds);
-  } catch (error) {
-    throw classifyDbError(error, 'replay');
+  let results: ReplayEventResult[];
+  if (ids) {
+    const byId = new Map(run.results.map((result) => [result.id, result]));
+    results = ids.map((id) => resultOfRow(id, byId.get(id)));
+  } else {
+    const byEvent = new Map<string, RedriveResult[]>();
+    for (const result of run.results) {
+      if (result.eventId === null) continue;
+      const list = byEvent.get(result.eventId) ?? [];
+      list.push(result);
+      byEvent.set(result.eventId, list);
+    }
+    let stored: Set<string>;
+    try {
+      stored = await deadLetterSql.storedEventIds(deps.pool, eventIds);
+    } catch (error) {
+      throw classifyDbError(error, 'replay');
+    }
+    results = eventIds.map((eventId) => aggregate(eventId, byEvent.get(eventId) ?? [], stored.has(eventId)));
   }
-  const results = eventIds.map((eventId) =>
-    aggregate(eventId, byEvent.get(eventId) ?? [], stored.has(eventId)),
-  );
   return {
-    requested: eventIds.length,
+    requested: results.length,
     successful: results.filter((result) => result.status === 'REPLAYED' || result.status === 'ALREADY_STORED')
       .length,
     failed: results.filter((result) => result.status === 'FAILED' || result.status === 'NOT_FOUND').length,

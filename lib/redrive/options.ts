@@ -115,35 +115,90 @@ export function resolveSources(options: RedriveOptions, bucketConfigured: boolea
 // ---- Request schemas of the admin API, kept next to the core they feed ----
 
 /** Body of `POST /internal/v1/sagas/replay` (SPEC §4). */
-export const replayRequestSchema = z.strictObject({
-  eventIds: z
-    .array(eventId)
-    .min(1, 'must name at least one event')
-    .max(1000, 'at most 1000 events per request'),
-  dryRun: z.boolean().default(false),
-});
+export const replayRequestSchema = z
+  .strictObject({
+    eventIds: z
+      .array(eventId)
+      .min(1, 'must name at least one event')
+      .max(1000, 'at most 1000 events per request')
+      .optional()
+      .meta({ description: 'The events whose pending dead letters to replay (repeats count once).' }),
+    deadLetterIds: z
+      .array(deadLetterId)
+      .min(1, 'must name at least one dead letter')
+      .max(1000, 'at most 1000 dead letters per request')
+      .optional()
+      .meta({
+        description:
+          'Instead of eventIds: dead-letter ids (`id` in GET /internal/v1/dead-letters). Also replays records ' +
+          'that never decoded far enough to have an event id (e.g. UNKNOWN_SCHEMA_ID).',
+      }),
+    dryRun: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Run the replay and roll it back: the answer says what a real one would do.' }),
+  })
+  .superRefine((request, ctx) => {
+    if (!request.eventIds && !request.deadLetterIds)
+      ctx.addIssue({ code: 'custom', path: ['eventIds'], message: 'is required (or deadLetterIds)' });
+    if (request.eventIds && request.deadLetterIds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deadLetterIds'],
+        message: 'cannot be combined with eventIds: give one of them',
+      });
+  });
 export type ReplayRequest = z.output<typeof replayRequestSchema>;
 
 export const DEAD_LETTER_STATUS_FILTERS = ['PENDING', 'REPLAYED', 'ALL'] as const;
 export const DEAD_LETTER_SORTS = ['createdAt,desc', 'createdAt,asc'] as const;
 
-// Query strings arrive as text; numbers are coerced, blank values mean "not given".
+// Query strings arrive as text; blank values mean "not given", numbers are converted before validation
+// (z.coerce would turn a null into 0, and the OpenAPI document would call the parameter nullable).
 const blankIsUnset = (value: unknown) => (value === '' ? undefined : value);
-const pageNumber = z.preprocess(blankIsUnset, z.coerce.number().int().nonnegative().default(0));
-const pageSize = z.preprocess(blankIsUnset, z.coerce.number().int().min(1).max(100).default(20));
+const textToNumber = (value: unknown) =>
+  typeof value === 'string' && value.trim() !== '' ? Number(value) : blankIsUnset(value);
+const integer = (min: number, max: number) =>
+  z
+    .number({ error: 'must be an integer' })
+    .int('must be an integer')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+const pageNumber = z
+  .preprocess(textToNumber, integer(0, 100_000).default(0))
+  .meta({ description: 'Zero-based page number.' });
+const pageSize = z
+  .preprocess(textToNumber, integer(1, 100).default(20))
+  .meta({ description: 'Page size, 1 to 100.' });
 
 /** Query of `GET /internal/v1/dead-letters`. */
 export const deadLetterListQuerySchema = z.strictObject({
-  reason: z.preprocess(blankIsUnset, z.enum(DEAD_LETTER_REASONS).optional()),
-  status: z.preprocess(blankIsUnset, z.enum(DEAD_LETTER_STATUS_FILTERS).default('PENDING')),
-  source: z.preprocess(blankIsUnset, z.string().max(20).optional()),
-  eventId: z.preprocess(blankIsUnset, eventId.optional()),
-  sagaId: z.preprocess(blankIsUnset, z.string().min(1).max(100).optional()),
-  fromDate: z.preprocess(blankIsUnset, timestamp.optional()),
-  toDate: z.preprocess(blankIsUnset, timestamp.optional()),
+  reason: z
+    .preprocess(blankIsUnset, z.enum(DEAD_LETTER_REASONS).optional())
+    .meta({ description: 'Only dead letters whose (last) failure had this reason.' }),
+  status: z
+    .preprocess(blankIsUnset, z.enum(DEAD_LETTER_STATUS_FILTERS).default('PENDING'))
+    .meta({ description: 'PENDING (waiting, the default), REPLAYED (applied since), or ALL.' }),
+  source: z
+    .preprocess(blankIsUnset, z.string().max(20).optional())
+    .meta({ description: 'Who stored them: consumer, or redrive-s3 (records of a discarded batch).' }),
+  eventId: z
+    .preprocess(blankIsUnset, eventId.optional())
+    .meta({ description: 'Dead letters of this event.' }),
+  sagaId: z
+    .preprocess(blankIsUnset, z.string().min(1).max(100).optional())
+    .meta({ description: 'Dead letters of this saga.' }),
+  fromDate: z
+    .preprocess(blankIsUnset, timestamp.optional())
+    .meta({ description: 'Created at or after this instant (ISO 8601 date-time).' }),
+  toDate: z
+    .preprocess(blankIsUnset, timestamp.optional())
+    .meta({ description: 'Created before this instant (ISO 8601 date-time).' }),
   page: pageNumber,
   size: pageSize,
-  sort: z.preprocess(blankIsUnset, z.enum(DEAD_LETTER_SORTS).default('createdAt,desc')),
+  sort: z
+    .preprocess(blankIsUnset, z.enum(DEAD_LETTER_SORTS).default('createdAt,desc'))
+    .meta({ description: 'createdAt,desc (default) or createdAt,asc.' }),
 });
 export type DeadLetterListQuery = z.output<typeof deadLetterListQuerySchema>;
 

@@ -1,9 +1,11 @@
+import { ArchiveIntegrityError, TransientError } from '../errors';
 import {
   ARCHIVE_BYTES,
   ARCHIVE_FAILURES,
   ARCHIVE_LAST_SUCCESS,
   ARCHIVE_OBJECTS,
   ARCHIVE_OBJECTS_DAMAGED,
+  ARCHIVE_READ_DURATION,
   ARCHIVE_REMAINING,
   DEAD_LETTERS_REDRIVEN,
   SAGAS_ARCHIVED,
@@ -62,5 +64,37 @@ export function recordRedriveOutcomes(
 ): void {
   for (const [outcome, count] of Object.entries(counts)) {
     recorder.increment(DEAD_LETTERS_REDRIVEN, { outcome }, count ?? 0);
+  }
+}
+
+export type ArchiveReadOutcome = 'hit' | 'miss' | 'integrity_error' | 'unavailable' | 'error';
+
+function readFailureOutcome(error: unknown): ArchiveReadOutcome {
+  if (error instanceof ArchiveIntegrityError) return 'integrity_error';
+  if (error instanceof TransientError) return 'unavailable';
+  return 'error';
+}
+
+/**
+ * Times one read of an archived saga (index lookup, ranged GET, checksum) into
+ * `saga_tracker_archive_read_seconds{outcome}`: `hit`, `miss` (the index does
+ * not know the saga), `integrity_error` (damaged bytes, never served),
+ * `unavailable` (S3 or the database did not answer) or `error`.
+ */
+export async function timeArchiveRead<T>(
+  recorder: MetricsRecorder,
+  read: () => Promise<T | null>,
+): Promise<T | null> {
+  const started = process.hrtime.bigint();
+  let outcome: ArchiveReadOutcome = 'error';
+  try {
+    const result = await read();
+    outcome = result === null ? 'miss' : 'hit';
+    return result;
+  } catch (error) {
+    outcome = readFailureOutcome(error);
+    throw error;
+  } finally {
+    recorder.observe(ARCHIVE_READ_DURATION, { outcome }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 }

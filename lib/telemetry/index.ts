@@ -17,6 +17,7 @@ export {
   recordArchiveRestore,
   recordArchiveRun,
   recordRedriveOutcomes,
+  timeArchiveRead,
 } from './archive-metrics';
 export { type ApiMetricsOptions, apiMetrics, routeMatcher, timeQuery } from './http-metrics';
 export { recordIngestMetrics } from './ingest-metrics';

@@ -133,6 +133,14 @@ export const SAGAS_RESTORED = counter({
   cloudWatch: { name: 'SagasRestored', unit: MetricUnit.Count },
 });
 
+export const ARCHIVE_READ_DURATION = histogram<'outcome'>({
+  name: 'saga_tracker_archive_read_seconds',
+  help: 'API reads of one archived saga (archive index lookup, ranged GET from S3, checksum), by outcome: hit, miss (not archived), integrity_error, unavailable, error.',
+  labelNames: ['outcome'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  cloudWatch: { name: 'ArchiveReadTime', unit: MetricUnit.Seconds, dimensions: ['outcome'] },
+});
+
 export const ARCHIVE_LAST_SUCCESS = gauge({
   name: 'saga_archive_last_success_timestamp_seconds',
   help: 'End of the last archive run that completed without failures (Unix time).',

@@ -126,6 +126,20 @@ describe('npm start (the local stack)', () => {
       /^arn:aws:iam::000000000000:user\//,
     );
 
+    // The dead-letter admin routes are wired too (the demo traffic is clean: nothing to replay).
+    const deadLetters = await getJson(`${stack.base}/internal/v1/dead-letters`);
+    expect(deadLetters.status).toBe(200);
+    expect(deadLetters.body.page.number).toBe(0);
+    const replayed = await fetch(`${stack.base}/internal/v1/sagas/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ eventIds: ['not-a-dead-letter'], dryRun: true }),
+    });
+    expect(replayed.status).toBe(200);
+    expect(((await replayed.json()) as { results: Array<{ status: string }> }).results[0]?.status).toBe(
+      'NOT_FOUND',
+    );
+
     expect((await getJson(`${stack.base}/api/v1/openapi.json`)).body.openapi).toBe('3.1.0');
     const unknown = await getJson(`${stack.base}/api/v1/nothing-here`);
     expect(unknown.status).toBe(404);

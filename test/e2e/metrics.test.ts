@@ -1,15 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import middy from '@middy/core';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type pg from 'pg';
+import { createApiHandler } from '../../functions/api/handler';
+import { wireApi } from '../../functions/api/wiring';
 import { createStateGaugesHandler } from '../../functions/state-gauges/handler';
 import { PgSagaStateSource } from '../../lib/adapters/pg/saga-state-store';
-import { HttpError, NotFoundError } from '../../lib/errors';
 import { type Telemetry, telemetryFromEnv } from '../../lib/telemetry';
-import { apiMetrics, timeQuery } from '../../lib/telemetry/http-metrics';
-import { flushMetrics } from '../../lib/telemetry/middleware';
+import { localLambdaContext, toApiGatewayEvent } from '../../local/api-gateway';
 import { DASHBOARD_FILE, RULES_FILE } from '../../monitoring/prometheus-rule';
 import {
   dashboardTargets,
@@ -17,7 +15,7 @@ import {
   interpolatePromql,
   interpolateSql,
 } from '../../monitoring/queries';
-import { consumeHandlerFor, lambdaContext } from '../support/consume';
+import { bundledSchemas, consumeHandlerFor, lambdaContext } from '../support/consume';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { kafkaEvent, kafkaRecord, recordsFor } from '../support/kafka';
 import { type LocalPrometheus, startPrometheus } from '../support/prometheus';
@@ -26,10 +24,9 @@ import { ORDER_CREATION_STEPS, PAYMENT_FAILURE_STEPS, sagaEvents } from '../supp
 /**
  * The whole metrics path against a real Prometheus (Debian's package, with
  * the remote-write receiver and the project's alert rules loaded): the real
- * consume and state-gauges handlers and an API handler with the API
- * middlewares write through remote write; Prometheus's HTTP API must then
- * show the expected series and values, and every PromQL expression of the
- * dashboard and the rules must evaluate.
+ * consume, api and state-gauges handlers write through remote write;
+ * Prometheus's HTTP API must then show the expected series and values, and
+ * every PromQL expression of the dashboard and the rules must evaluate.
  */
 
 const MINUTE = 60_000;
@@ -48,34 +45,23 @@ function telemetryFor(functionName: string, prometheusUrl: string): Telemetry {
   );
 }
 
-/** A small API function wired the way functions/api is to be wired (flushMetrics, apiMetrics, error mapping). */
-function sagaApi(pool: pg.Pool, telemetry: Telemetry) {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
-    .use(flushMetrics(telemetry))
-    .use(apiMetrics(telemetry))
-    .use({
-      onError: (request) => {
-        const status = request.error instanceof HttpError ? request.error.statusCode : 500;
-        request.response = { statusCode: status, body: JSON.stringify({ message: request.error?.message }) };
-      },
-    })
-    .handler(async (event) => {
-      const sagaId = event.pathParameters?.sagaId ?? '';
-      const { rows } = await timeQuery(telemetry, 'get_saga', () =>
-        pool.query('SELECT saga_id, current_status FROM saga_instance WHERE saga_id = $1', [sagaId]),
-      );
-      if (rows.length === 0) throw new NotFoundError(`saga ${sagaId} not found`);
-      return { statusCode: 200, body: JSON.stringify(rows[0]) };
-    });
-}
-
-function getSaga(sagaId: string): APIGatewayProxyEvent {
-  return {
-    httpMethod: 'GET',
-    resource: '/api/v1/sagas/{sagaId}',
-    path: `/api/v1/sagas/${sagaId}`,
-    pathParameters: { sagaId },
-  } as unknown as APIGatewayProxyEvent;
+/**
+ * The real API function: createApiHandler with the dependencies functions/api/index.ts wires (wireApi:
+ * queries timed by name, flushMetrics then apiMetrics around the error mapping).
+ */
+function realApi(pool: pg.Pool, telemetry: Telemetry) {
+  const handler = createApiHandler(
+    wireApi({
+      logger: silent('api'),
+      pool,
+      telemetry,
+      coldStartMetrics: metricsFor('api'),
+      replaySchemas: bundledSchemas,
+      maxClockSkewSeconds: 86_400,
+    }),
+  );
+  return (url: string) =>
+    handler(toApiGatewayEvent({ method: 'GET', url }), localLambdaContext('saga-tracker-api'));
 }
 
 async function scalar(expr: string): Promise<number | undefined> {
@@ -117,10 +103,11 @@ beforeAll(async () => {
   await consume(second);
   await consume(first); // redelivered: duplicates only
 
-  // ---- API: three requests through the API middlewares
-  const api = sagaApi(db.pool, telemetryFor('api', prometheus.writeUrl));
-  for (const sagaId of ['happy-1', 'comp-2', 'no-such-saga'])
-    await api(getSaga(sagaId), lambdaContext('saga-tracker-api'));
+  // ---- API: requests through the real API handler, each invocation flushing its metrics
+  const api = realApi(db.pool, telemetryFor('api', prometheus.writeUrl));
+  for (const sagaId of ['happy-1', 'comp-2', 'no-such-saga']) await api(`/api/v1/sagas/${sagaId}`);
+  await api('/api/v1/sagas?status=FAILED&size=5');
+  await api('/api/v1/sagas?size=1000');
 
   // ---- state gauges, with the lag CloudWatch would report
   const stateGauges = createStateGaugesHandler({
@@ -172,15 +159,35 @@ describe('metrics in a real Prometheus', () => {
     });
   });
 
-  it('has the API latency by route template and method, and the response codes', async () => {
+  it('has the real API’s latency by route template and method, and the response codes', async () => {
     expect(
       await scalar(
-        'sum(saga_tracker_api_latency_seconds_count{endpoint="/api/v1/sagas/{sagaId}",method="GET"})',
+        'sum(saga_tracker_api_latency_seconds_count{function="api",endpoint="/api/v1/sagas/{sagaId}",method="GET"})',
       ),
     ).toBe(3);
-    expect(await scalar('sum(saga_tracker_api_requests_total{code="200"})')).toBe(2);
-    expect(await scalar('sum(saga_tracker_api_requests_total{code="404"})')).toBe(1);
+    expect(
+      await scalar('sum(saga_tracker_api_latency_seconds_count{endpoint="/api/v1/sagas",method="GET"})'),
+    ).toBe(2);
+    expect(await scalar('sum(saga_tracker_api_requests_total{code="200"})')).toBe(3);
+    expect(
+      await scalar('sum(saga_tracker_api_requests_total{endpoint="/api/v1/sagas/{sagaId}",code="404"})'),
+    ).toBe(1);
+    expect(await scalar('sum(saga_tracker_api_requests_total{endpoint="/api/v1/sagas",code="400"})')).toBe(1);
+    expect(await scalar('sum(saga_tracker_invocations_total{function="api"})')).toBe(5);
+  });
+
+  it('has the database time of the real API’s queries by name', async () => {
     expect(await scalar('sum(saga_tracker_db_query_seconds_count{function="api",query="get_saga"})')).toBe(3);
+    // The failed sagas fit one page: the page itself tells the total, no count query.
+    expect(
+      await scalar('sum(saga_tracker_db_query_seconds_count{function="api",query="search_sagas"})'),
+    ).toBe(1);
+    expect(await scalar('sum(saga_tracker_db_query_seconds_count{function="api",query="count_sagas"})')).toBe(
+      undefined,
+    );
+    // A refused request reaches no query.
+    const { result } = await prometheus.query('saga_tracker_db_query_seconds_count{function="api"}');
+    expect(result.map((series) => series.metric.query).sort()).toEqual(['get_saga', 'search_sagas']);
   });
 
   it('has the state gauges computed from the database and the consumer lag', async () => {

@@ -1,4 +1,5 @@
 import type { ApiRoute } from '../router';
+import { listDeadLettersRoute, replayRoute } from './dead-letters';
 import { healthRoute } from './health';
 import { openApiRoute } from './openapi';
 import { getSagaRoute, getSagaStepsRoute, searchSagasRoute } from './sagas';
@@ -12,6 +13,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   getSagaRoute,
   getSagaStepsRoute,
   statusOverrideRoute,
+  replayRoute,
+  listDeadLettersRoute,
   healthRoute,
   openApiRoute,
 ];

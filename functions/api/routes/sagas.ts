@@ -20,19 +20,32 @@ import {
 
 const badRequest = { description: 'A parameter is invalid (the message names it).', schema: errorSchema };
 const notFound = { description: 'No saga with this id.', schema: errorSchema };
-const unavailable = { description: 'The database is unavailable; retry later.', schema: errorSchema };
+const unavailable = {
+  description: 'The database (or, for an archived saga, the archive storage) is unavailable; retry later.',
+  schema: errorSchema,
+};
+const damaged = {
+  description:
+    'Internal error; details hold the request id only. Among them: the archived copy of the saga failed its ' +
+    'integrity check (checksum, length or content), and the message says so: damaged data is never served.',
+  schema: errorSchema,
+};
 
 export const getSagaRoute = defineRoute({
   method: 'GET',
   path: '/api/v1/sagas/{sagaId}',
   operationId: 'getSaga',
   summary: 'A saga and its current state',
+  description:
+    'Hot sagas from PostgreSQL; archived ones from cold storage (S3) through the archive index, exactly as they ' +
+    'were answered before archiving, with archived: true and archivedAt.',
   tags: ['sagas'],
   params: sagaIdParams,
   responses: {
     200: { description: 'The saga.', schema: sagaSchema },
     400: badRequest,
     404: notFound,
+    500: damaged,
     503: unavailable,
   },
   handle: async ({ params }, deps) => ({ body: await getSaga(deps.sagas, params.sagaId) }),
@@ -43,12 +56,16 @@ export const getSagaStepsRoute = defineRoute({
   path: '/api/v1/sagas/{sagaId}/steps',
   operationId: 'getSagaSteps',
   summary: "A saga's timeline: its steps in event-time order and any operator status overrides",
+  description:
+    'Archived sagas are read from cold storage like GET /api/v1/sagas/{sagaId}. A saga that a late event brought ' +
+    'back from the archive lists its archived and its new steps together, in event-time order.',
   tags: ['sagas'],
   params: sagaIdParams,
   responses: {
     200: { description: 'The timeline.', schema: sagaStepsSchema },
     400: badRequest,
     404: notFound,
+    500: damaged,
     503: unavailable,
   },
   handle: async ({ params }, deps) => ({ body: await getSagaSteps(deps.sagas, params.sagaId) }),
@@ -99,6 +116,7 @@ function searchFilters(
   if (query.step !== undefined) filters.step = query.step;
   if (metadata.length > 0) filters.metadata = metadata;
   if (query.stuckForSeconds !== undefined) filters.stuckForSeconds = query.stuckForSeconds;
+  if (query.includeArchived) filters.includeArchived = true;
   return filters;
 }
 
@@ -112,6 +130,8 @@ export const searchSagasRoute = defineRoute({
     'that key with that value (a number or boolean value also matches its JSON form), e.g. `meta.customerId=c-7`.',
     'Paging: `page`/`size` (offset, with totalElements) or `cursor` (keyset: pass the previous nextCursor with the',
     'same filters; constant speed at any depth, no totals). Every response carries nextCursor.',
+    '`includeArchived=true` adds the archived sagas (cold storage) that match, in the same order and paging;',
+    'each saga says whether it is `archived`.',
   ].join(' '),
   tags: ['sagas'],
   query: searchQuerySchema,
@@ -122,6 +142,12 @@ export const searchSagasRoute = defineRoute({
     503: unavailable,
   },
   handle: async ({ query, extraQuery }, deps) => {
+    if (query.includeArchived && !deps.archiveEnabled) {
+      throw new BadRequestError(
+        'includeArchived: this API has no archive configured (ARCHIVE_BUCKET is not set); search the hot sagas without it',
+        { parameter: 'includeArchived' },
+      );
+    }
     const searchQuery = buildSearchQuery({
       filters: searchFilters(query, extraQuery),
       size: query.size,

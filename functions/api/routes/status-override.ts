@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ForbiddenError } from '../../../lib/errors';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../../lib/errors';
 import { overrideSagaStatus } from '../../../lib/query/status-override';
-import type { ApiEvent } from '../router';
+import type { ApiEvent, RouteDeps } from '../router';
 import { defineRoute } from '../router';
 import { errorSchema, sagaIdParams, statusOverrideBodySchema, statusOverrideOutcomeSchema } from '../schemas';
 
@@ -26,6 +26,21 @@ export function iamPrincipalOf(event: ApiEvent): Principal {
   return { arn: parsed.data.iam.userArn, account: parsed.data.iam.accountId ?? null };
 }
 
+/**
+ * An archived saga is not in the hot tables the override changes: say so
+ * rather than "not found" (GET answers it). Its archive stays as it is.
+ */
+async function refuseIfArchived(deps: RouteDeps, sagaId: string): Promise<void> {
+  // Only the index and one ranged GET; a damaged or unreachable archive leaves the 404 standing.
+  const saga = await deps.sagas.findSaga(sagaId).catch(() => null);
+  if (saga?.archived) {
+    throw new ConflictError(
+      `saga ${sagaId} is archived (cold storage): restore it with the archive function's restore action, then force its status`,
+      { sagaId },
+    );
+  }
+}
+
 export const statusOverrideRoute = defineRoute({
   method: 'PATCH',
   path: '/internal/v1/sagas/{sagaId}/status',
@@ -44,6 +59,7 @@ export const statusOverrideRoute = defineRoute({
     400: { description: 'The status or reason is invalid (the message names it).', schema: errorSchema },
     403: { description: 'The caller is not an IAM principal.', schema: errorSchema },
     404: { description: 'No saga with this id.', schema: errorSchema },
+    409: { description: 'The saga is archived: restore it first.', schema: errorSchema },
     503: { description: 'The database is unavailable; retry later.', schema: errorSchema },
   },
   handle: async ({ params, body, event }, deps) => {
@@ -55,6 +71,9 @@ export const statusOverrideRoute = defineRoute({
       principal: principal.arn,
       principalAccount: principal.account,
       requestId: event.requestContext.requestId ?? null,
+    }).catch(async (error: unknown) => {
+      if (error instanceof NotFoundError && deps.archiveEnabled) await refuseIfArchived(deps, params.sagaId);
+      throw error;
     });
     deps.logger.info('saga status overridden', {
       sagaId: outcome.sagaId,

@@ -86,6 +86,14 @@ SELECT r.* FROM json_array_elements($1::json) AS line, json_populate_recordset(N
 ORDER BY r.event_id
 ON CONFLICT (event_id) DO NOTHING`;
 
+/** Restore: the operators' status-override audit back, with its ids; entries already hot are kept. */
+const RESTORE_OVERRIDES = `
+INSERT INTO saga_status_override
+SELECT r.* FROM json_array_elements($1::json) AS line,
+  json_populate_recordset(NULL::saga_status_override, coalesce(line -> 'status_overrides', '[]')) AS r
+ORDER BY r.id
+ON CONFLICT (id) DO NOTHING`;
+
 interface LocationRow {
   saga_id: string;
   object_key: string;
@@ -182,6 +190,7 @@ export class PgArchiveIndex implements ArchiveIndex {
         const texts = `[${still.map((line) => line.text.trimEnd()).join(',')}]`;
         await client.query(RESTORE_SAGAS, [texts]);
         await client.query(RESTORE_STEPS, [texts]);
+        await client.query(RESTORE_OVERRIDES, [texts]);
         const ids = still.map((line) => line.location.sagaId);
         await client.query('DELETE FROM saga_archive_index WHERE saga_id = ANY ($1::text[])', [ids]);
         await client.query(

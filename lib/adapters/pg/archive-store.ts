@@ -19,7 +19,11 @@ export class ArchiveLeaseLostError extends SagaTrackerError {}
 
 const LEASE_NAME = 'archiver';
 
-/** saga_instance columns the archive index mirrors (and ingest re-seeds a re-heated saga from). */
+/**
+ * saga_instance columns the archive index mirrors (and ingest re-seeds a
+ * re-heated saga from): the summary the API and search answer with, so an
+ * archived saga found by a search reads the same as when it was hot.
+ */
 export const SAGA_INDEX_COLUMNS = [
   'saga_id',
   'saga_type',
@@ -36,6 +40,7 @@ export const SAGA_INDEX_COLUMNS = [
   'last_event_id',
   'failed_at',
   'compensated_at',
+  'status_overridden_at',
 ] as const;
 
 /**
@@ -80,7 +85,12 @@ const CANDIDATE_COLUMNS = `
   md5(row_to_json(s)::text) AS version,
   (a.saga_id IS NOT NULL) AS reheated,
   st.event_ids, st.step_count,
-  json_build_object('archive_format', ${ARCHIVE_FORMAT_VERSION}, 'saga', row_to_json(s), 'steps', st.steps)::text AS line`;
+  -- status_overrides only when there are some: the lines of other sagas stay as they were before it existed.
+  CASE WHEN ov.overrides IS NULL
+    THEN json_build_object('archive_format', ${ARCHIVE_FORMAT_VERSION}, 'saga', row_to_json(s), 'steps', st.steps)
+    ELSE json_build_object('archive_format', ${ARCHIVE_FORMAT_VERSION}, 'saga', row_to_json(s), 'steps', st.steps,
+                           'status_overrides', ov.overrides)
+  END::text AS line`;
 
 const STEPS_OF = (source: string) => `
   CROSS JOIN LATERAL (
@@ -90,6 +100,18 @@ const STEPS_OF = (source: string) => `
            count(*)::int AS step_count
     FROM (${source}) x
   ) st`;
+
+const OVERRIDE_ORDER = 'o.overridden_at, o.id';
+
+/**
+ * The operators' status overrides of the saga (its audit), oldest first: the
+ * delete cascades to saga_status_override, so the line is where they live on.
+ */
+const OVERRIDES_OF = (source: string) => `
+  CROSS JOIN LATERAL (
+    SELECT ('[' || string_agg(row_to_json(o)::text, ',' ORDER BY ${OVERRIDE_ORDER}) || ']')::json AS overrides
+    FROM (${source}) o
+  ) ov`;
 
 /** Eligible sagas after the cursor, oldest last update first (a range scan of the updated_at index). */
 const SELECT_CANDIDATES = `
@@ -106,11 +128,13 @@ FROM picked p
 JOIN saga_instance s ON s.saga_id = p.saga_id
 LEFT JOIN saga_archive_index a ON a.saga_id = s.saga_id
 ${STEPS_OF('SELECT * FROM saga_steps h WHERE h.saga_id = s.saga_id')}
+${OVERRIDES_OF('SELECT * FROM saga_status_override h WHERE h.saga_id = s.saga_id')}
 ORDER BY s.updated_at, s.saga_id`;
 
 /**
  * A re-heated saga's line: its hot steps and the steps of its earlier archive
- * ($2, that archive's exact line text), each event once.
+ * ($2, that archive's exact line text), each event once; the same for the
+ * status overrides, each audit entry once.
  */
 const MERGE_WITH_ARCHIVED = `
 SELECT ${CANDIDATE_COLUMNS}
@@ -121,6 +145,11 @@ ${STEPS_OF(`
     UNION ALL
     SELECT * FROM json_populate_recordset(NULL::saga_steps, $2::json -> 'steps') old
     WHERE NOT EXISTS (SELECT 1 FROM saga_steps h WHERE h.event_id = old.event_id)`)}
+${OVERRIDES_OF(`
+    SELECT * FROM saga_status_override h WHERE h.saga_id = s.saga_id
+    UNION ALL
+    SELECT * FROM json_populate_recordset(NULL::saga_status_override, $2::json -> 'status_overrides') old
+    WHERE NOT EXISTS (SELECT 1 FROM saga_status_override h WHERE h.id = old.id)`)}
 WHERE s.saga_id = $1`;
 
 const COUNT_ELIGIBLE = `

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { ACTIVE_STATUSES } from '../../domain/saga-event';
 import { microsToIso } from '../../query/cursor';
 import type { MetadataFilter, SearchFilters, SearchQuery, SortField } from '../../query/search-criteria';
+import { archiveUnsearchableFilter } from '../../query/search-criteria';
 import type { SagaRow, StatusOverrideRow } from '../../query/serialize';
 import type {
   SagaQueryStore,
@@ -17,6 +18,13 @@ import { classifyDbError } from './transaction';
 
 const SAGA_COLUMNS = `s.saga_id, s.saga_type, s.order_id, s.current_status, s.last_step, s.last_trace_id,
   s.started_at, s.updated_at, s.step_count, s.status_overridden_at`;
+
+/**
+ * When a hot saga's earlier timeline went to cold storage (it was archived,
+ * then a late event made it hot again); null for the others. A primary-key
+ * probe of the archive index per saga row answered.
+ */
+const HOT_ARCHIVED_AT = '(SELECT a.archived_at FROM saga_archive_index a WHERE a.saga_id = s.saga_id)';
 
 /** The only column names that reach SQL text come from this table, never from input. */
 const SORT_COLUMNS: Record<SortField, string> = { startedAt: 'started_at', updatedAt: 'updated_at' };
@@ -98,10 +106,57 @@ function whereConditions(
   return conditions;
 }
 
+/**
+ * The conditions over the archive index (`saga_archive_index s`, whose summary
+ * columns are saga_instance's): the saga-level filters only — the steps of an
+ * archived saga are in S3, not in a table a search can read — and never a saga
+ * that is hot again (a late event re-heated it): the hot branch answers for it.
+ */
+function archivedConditions(
+  filters: SearchFilters,
+  now: Date,
+  params: Params,
+  purpose: 'page' | 'count',
+): string[] {
+  const stepLevel = archiveUnsearchableFilter(filters);
+  if (stepLevel) throw new Error(`the archive index cannot be searched by ${stepLevel}`);
+  // For a page, OFFSET 0 keeps the test a per-row primary-key probe: as an anti-join, the planner would
+  // hash the whole hot table and sort the whole archive instead of walking the archive index in order.
+  const fence = purpose === 'page' ? ' OFFSET 0' : '';
+  return [
+    ...whereConditions(filters, now, params, undefined),
+    `NOT EXISTS (SELECT 1 FROM saga_instance h WHERE h.saga_id = s.saga_id${fence})`,
+  ];
+}
+
 function whereClause(conditions: readonly string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join('\n  AND ')}`;
 }
 
+/** Rows strictly after the keyset position, in the sort's direction; (time, saga_id) is unique. */
+function keysetCondition(query: SearchQuery, params: Params): string[] {
+  if (query.paging.kind !== 'keyset') return [];
+  const { after } = query.paging;
+  const column = SORT_COLUMNS[query.sort.field];
+  const comparison = query.sort.direction === 'desc' ? '<' : '>';
+  return [
+    `(s.${column}, s.saga_id) ${comparison} (${params.add(microsToIso(after.micros))}::timestamptz, ${params.add(after.sagaId)})`,
+  ];
+}
+
+function sortKey(column: string): string {
+  return `(extract(epoch FROM s.${column}) * 1000000)::bigint::text AS sort_key`;
+}
+
+/**
+ * One page of a search. With `includeArchived`, the hot tables and the
+ * archive index each give their first `offset + limit` rows in the sort order
+ * (a LIMIT per branch keeps each an index range scan; under a bare UNION ALL
+ * the planner sorted the whole archive index once a branch had a condition),
+ * and one ORDER BY over the two merges them (a Merge Append): offset and
+ * keyset paging, and the collation that orders equal times by saga_id, are
+ * then exactly those of a single table.
+ */
 export function searchStatement(
   query: SearchQuery,
   limit: number,
@@ -109,42 +164,63 @@ export function searchStatement(
   narrowed?: Narrowed,
 ): pg.QueryConfig {
   const params = new Params();
-  const conditions = whereConditions(query.filters, now, params, narrowed);
   const column = SORT_COLUMNS[query.sort.field];
   const direction = query.sort.direction === 'desc' ? 'DESC' : 'ASC';
-  let offset = '';
-  if (query.paging.kind === 'keyset') {
-    const { after } = query.paging;
-    const comparison = query.sort.direction === 'desc' ? '<' : '>';
-    conditions.push(
-      `(s.${column}, s.saga_id) ${comparison} (${params.add(microsToIso(after.micros))}::timestamptz, ${params.add(after.sagaId)})`,
-    );
-  } else if (query.paging.page > 0) {
-    offset = `OFFSET ${params.add(query.paging.page * query.paging.size)}`;
-  }
-  const text = `
-SELECT ${SAGA_COLUMNS}, (extract(epoch FROM s.${column}) * 1000000)::bigint::text AS sort_key
+  const order = (table: string) => `ORDER BY ${table}.${column} ${direction}, ${table}.saga_id ${direction}`;
+  const offset = query.paging.kind === 'offset' ? query.paging.page * query.paging.size : 0;
+  const hotWhere = whereClause([
+    ...whereConditions(query.filters, now, params, narrowed),
+    ...keysetCondition(query, params),
+  ]);
+  const hot = `SELECT ${SAGA_COLUMNS}, ${HOT_ARCHIVED_AT} AS archived_at, false AS archived, ${sortKey(column)}
 FROM saga_instance s
-${whereClause(conditions)}
-ORDER BY s.${column} ${direction}, s.saga_id ${direction}
-LIMIT ${params.add(limit)} ${offset}`;
+${hotWhere}`;
+  if (!query.filters.includeArchived) {
+    const text = `
+${hot}
+${order('s')}
+LIMIT ${params.add(limit)}${offset > 0 ? ` OFFSET ${params.add(offset)}` : ''}`;
+    return { text, values: params.values };
+  }
+  const archivedWhere = whereClause([
+    ...archivedConditions(query.filters, now, params, 'page'),
+    ...keysetCondition(query, params),
+  ]);
+  const branchLimit = params.add(offset + limit);
+  const text = `
+SELECT u.* FROM (
+  (${hot}
+   ${order('s')} LIMIT ${branchLimit})
+  UNION ALL
+  (SELECT ${SAGA_COLUMNS}, s.archived_at, true AS archived, ${sortKey(column)}
+   FROM saga_archive_index s
+   ${archivedWhere}
+   ${order('s')} LIMIT ${branchLimit})
+) u
+${order('u')}
+LIMIT ${params.add(limit)}${offset > 0 ? ` OFFSET ${params.add(offset)}` : ''}`;
   return { text, values: params.values };
 }
 
 export function countStatement(filters: SearchFilters, now: Date, narrowed?: Narrowed): pg.QueryConfig {
   const params = new Params();
-  const conditions = whereConditions(filters, now, params, narrowed);
+  const hotWhere = whereClause(whereConditions(filters, now, params, narrowed));
+  if (!filters.includeArchived) {
+    return { text: `SELECT count(*) AS total FROM saga_instance s ${hotWhere}`, values: params.values };
+  }
+  const archivedWhere = whereClause(archivedConditions(filters, now, params, 'count'));
   return {
-    text: `SELECT count(*) AS total FROM saga_instance s ${whereClause(conditions)}`,
+    text: `SELECT (SELECT count(*) FROM saga_instance s ${hotWhere})
+  + (SELECT count(*) FROM saga_archive_index s ${archivedWhere}) AS total`,
     values: params.values,
   };
 }
 
-const FIND_SAGA = `SELECT ${SAGA_COLUMNS} FROM saga_instance s WHERE s.saga_id = $1`;
+const FIND_SAGA = `SELECT ${SAGA_COLUMNS}, ${HOT_ARCHIVED_AT} AS archived_at FROM saga_instance s WHERE s.saga_id = $1`;
 
 /** One round trip: the saga row with its steps and overrides as JSON arrays. */
 const FIND_TIMELINE = `
-SELECT ${SAGA_COLUMNS},
+SELECT ${SAGA_COLUMNS}, ${HOT_ARCHIVED_AT} AS archived_at,
   (SELECT coalesce(json_agg(st ORDER BY st.recorded_at, st.event_timestamp, st.event_id), '[]')
    FROM (SELECT id, event_id, step, status, producer_service, trace_id, metadata, recorded_at, event_timestamp
          FROM saga_steps WHERE saga_id = s.saga_id) st) AS steps,
