@@ -1,46 +1,23 @@
-import { createPool } from '../../lib/adapters/pg/pool';
 import { createS3Client, s3EnvSchema } from '../../lib/adapters/s3';
 import { writerSchemasFromConfig } from '../../lib/adapters/schema-registry';
-import { basicCredentialsFromSecret } from '../../lib/adapters/secrets';
-import {
-  databaseEnvSchema,
-  ingestEnvSchema,
-  parseEnv,
-  schemaRegistryEnvSchema,
-  toDatabaseConfig,
-} from '../../lib/config';
+import { ingestEnvSchema, parseEnv, schemaRegistryEnvSchema } from '../../lib/config';
 import { apiArchiveEnvSchema, toApiArchiveConfig } from '../../lib/config/api';
-import { createLogger, createMetrics, telemetryFromEnv } from '../../lib/telemetry';
+import { createFunctionRuntime, secretCredentialsCache } from '../../lib/runtime';
 import { loadBundledSchema } from '../../schemas';
 import { createApiHandler } from './handler';
 import { wireApi } from './wiring';
 
 // Everything below runs once per Lambda environment (cold start); bad configuration fails here, naming the variable.
-const logger = createLogger('saga-tracker-api');
-const metrics = createMetrics('saga-tracker-api');
-const telemetry = telemetryFromEnv('api', { logger, metrics });
 // API Gateway gives up after 30 s: a query must give up well before, so its connection is freed.
-const database = toDatabaseConfig(
-  parseEnv(databaseEnvSchema, { DB_STATEMENT_TIMEOUT_MS: '10000', ...process.env }),
-);
+const { logger, metrics, telemetry, pool } = createFunctionRuntime('api', {
+  databaseDefaults: { DB_STATEMENT_TIMEOUT_MS: '10000' },
+});
 const archive = toApiArchiveConfig(parseEnv(apiArchiveEnvSchema, process.env));
 const s3 = parseEnv(s3EnvSchema, process.env);
 const registry = parseEnv(schemaRegistryEnvSchema, process.env);
 const ingest = parseEnv(ingestEnvSchema, process.env);
 
-const pool = createPool(database, {
-  applicationName: 'saga-tracker-api',
-  onError: (error) => logger.warn('idle database connection failed', { error }),
-});
-const secrets = new Map<string, () => Promise<string>>();
-const credentialsFromSecret = (arn: string) => {
-  let credentials = secrets.get(arn);
-  if (!credentials) {
-    credentials = basicCredentialsFromSecret(arn);
-    secrets.set(arn, credentials);
-  }
-  return credentials;
-};
+const credentialsFromSecret = secretCredentialsCache();
 // Fails the cold start, not the first replay, when no schema source is configured.
 writerSchemasFromConfig(registry, loadBundledSchema, credentialsFromSecret);
 

@@ -1,22 +1,17 @@
 import { createArchiveStack } from '../../lib/adapters/archive';
-import { createPool } from '../../lib/adapters/pg/pool';
 import { createS3Client, s3EnvSchema } from '../../lib/adapters/s3';
-import { databaseEnvSchema, parseEnv, toDatabaseConfig } from '../../lib/config';
+import { parseEnv } from '../../lib/config';
 import { archiveEnvSchema, toArchiveConfig } from '../../lib/config/archive';
-import { createLogger, createMetrics, telemetryFromEnv } from '../../lib/telemetry';
+import { createFunctionRuntime } from '../../lib/runtime';
 import { createArchiveHandler } from './handler';
 
 // Everything below runs once per Lambda environment (cold start).
-const logger = createLogger('saga-tracker-archive');
-const metrics = createMetrics('saga-tracker-archive');
-const telemetry = telemetryFromEnv('archive', { logger, metrics });
-const config = toArchiveConfig(parseEnv(archiveEnvSchema, process.env));
-const database = toDatabaseConfig(parseEnv(databaseEnvSchema, process.env));
-const s3 = createS3Client(parseEnv(s3EnvSchema, process.env));
-const pool = createPool(database, {
-  applicationName: 'saga-tracker-archive',
-  onError: (error) => logger.warn('idle database connection failed', { error }),
+// One read and two writes at once: three connections unless told otherwise.
+const { logger, metrics, telemetry, pool } = createFunctionRuntime('archive', {
+  databaseDefaults: { DB_POOL_MAX: '3' },
 });
+const config = toArchiveConfig(parseEnv(archiveEnvSchema, process.env));
+const s3 = createS3Client(parseEnv(s3EnvSchema, process.env));
 const archive = createArchiveStack(pool, s3, config.bucket);
 
 export const handler = createArchiveHandler({

@@ -1,22 +1,14 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchConsumerLag } from '../../lib/adapters/cloudwatch-lag';
-import { createPool } from '../../lib/adapters/pg/pool';
 import { PgSagaStateSource } from '../../lib/adapters/pg/saga-state-store';
-import { databaseEnvSchema, parseEnv, toDatabaseConfig } from '../../lib/config';
+import { parseEnv } from '../../lib/config';
 import { stateGaugesEnvSchema } from '../../lib/config/telemetry';
-import { createLogger, createMetrics, telemetryFromEnv } from '../../lib/telemetry';
+import { createFunctionRuntime } from '../../lib/runtime';
 import { createStateGaugesHandler } from './handler';
 
 // Everything below runs once per Lambda environment (cold start).
-const logger = createLogger('saga-tracker-state-gauges');
-const metrics = createMetrics('saga-tracker-state-gauges');
-const telemetry = telemetryFromEnv('state-gauges', { logger, metrics });
-const database = toDatabaseConfig(parseEnv(databaseEnvSchema, process.env));
+const { logger, metrics, telemetry, pool } = createFunctionRuntime('state-gauges');
 const config = parseEnv(stateGaugesEnvSchema, process.env);
-const pool = createPool(database, {
-  applicationName: 'saga-tracker-state-gauges',
-  onError: (error) => logger.warn('idle database connection failed', { error }),
-});
 
 export const handler = createStateGaugesHandler({
   logger,
