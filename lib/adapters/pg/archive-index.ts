@@ -9,6 +9,7 @@ import type {
   SagaSort,
 } from '../../archive/ports';
 import type { VerifiedLine } from '../../archive/reader';
+import { SAGA_INDEX_COLUMNS } from './archive-store';
 import { withTransaction } from './transaction';
 
 /**
@@ -30,23 +31,10 @@ const TIMESTAMP_COLUMNS = new Set([
   'compensated_at',
 ]);
 
-const SUMMARY_COLUMNS: ReadonlyArray<keyof ArchivedSagaSummaryRow> = [
-  'saga_id',
-  'saga_type',
-  'order_id',
-  'current_status',
-  'last_step',
-  'last_trace_id',
-  'started_at',
-  'updated_at',
-  'created_at',
-  'step_count',
-  'last_recorded_at',
-  'last_event_timestamp',
-  'last_event_id',
-  'failed_at',
-  'compensated_at',
-];
+// The index mirrors saga_instance (SAGA_INDEX_COLUMNS); a search answers its summary, without the override time.
+const SUMMARY_COLUMNS = SAGA_INDEX_COLUMNS.filter(
+  (column): column is keyof ArchivedSagaSummaryRow => column !== 'status_overridden_at',
+);
 
 const SUMMARY_SELECT = SUMMARY_COLUMNS.map((column) =>
   TIMESTAMP_COLUMNS.has(column) ? `${utcText(`a.${column}`)} AS ${column}` : `a.${column}`,
