@@ -7,32 +7,16 @@ import { archiveEnvSchema, toArchiveConfig } from '../../lib/config/archive';
 import {
   ARCHIVE_BUCKET,
   ARCHIVE_NOW,
-  type ArchiveHarness,
   archivedSagaIds,
-  archiveHarness,
   hotSagaIds,
   ingestSagas,
+  useArchiveTestBed,
   variedSeeds,
 } from '../../test/support/archive';
 import { lambdaContext } from '../../test/support/consume';
-import { createTestDatabase, type TestDatabase, truncateAll } from '../../test/support/database';
-import { type LocalS3, startLocalS3 } from '../../test/support/s3-server';
 import { createArchiveHandler, InvalidArchivePayloadError } from './handler';
 
-let db: TestDatabase;
-let s3: LocalS3;
-let archive: ArchiveHarness;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  s3 = await startLocalS3([ARCHIVE_BUCKET]);
-  archive = archiveHarness(db.pool, s3);
-});
-afterAll(async () => {
-  await s3.close();
-  await db.drop();
-});
-beforeEach(() => truncateAll(db.pool));
+const bed = useArchiveTestBed();
 
 function context(remainingMs = 900_000): Context {
   return { ...lambdaContext('saga-tracker-archive'), getRemainingTimeInMillis: () => remainingMs };
@@ -48,13 +32,13 @@ function archiveFunction(env: Record<string, string> = {}) {
     metrics,
     config: toArchiveConfig(parseEnv(archiveEnvSchema, { ARCHIVE_BUCKET, ...env })),
     run: {
-      store: archive.stack.store,
-      storage: archive.stack.storage,
-      reader: archive.stack.reader,
+      store: bed.archive.stack.store,
+      storage: bed.archive.stack.storage,
+      reader: bed.archive.stack.reader,
       now: () => ARCHIVE_NOW,
     },
-    restore: { reader: archive.stack.reader, index: archive.stack.index },
-    verify: { store: archive.stack.store, storage: archive.stack.storage },
+    restore: { reader: bed.archive.stack.reader, index: bed.archive.stack.index },
+    verify: { store: bed.archive.stack.store, storage: bed.archive.stack.storage },
   });
   const errors = jest.spyOn(logger, 'error');
   const metricValues = () =>
@@ -64,7 +48,7 @@ function archiveFunction(env: Record<string, string> = {}) {
 
 describe('archive handler', () => {
   it('archives on a plain scheduled invocation and returns, logs and records the same report', async () => {
-    await ingestSagas(db.pool, variedSeeds(12));
+    await ingestSagas(bed.db.pool, variedSeeds(12));
     const { handler, logged, metricValues } = archiveFunction({ ARCHIVE_CHUNK_SIZE: '5' });
 
     const response = await handler({}, context());
@@ -89,11 +73,11 @@ describe('archive handler', () => {
       }),
     );
     expect(response.objects).toBeGreaterThan(1);
-    expect(await hotSagaIds(db.pool)).toEqual([]);
+    expect(await hotSagaIds(bed.db.pool)).toEqual([]);
   });
 
   it('accepts overrides in the schedule payload', async () => {
-    await ingestSagas(db.pool, variedSeeds(12));
+    await ingestSagas(bed.db.pool, variedSeeds(12));
     const { handler } = archiveFunction();
 
     const response = await handler({ limit: 4, chunkSize: 2, sagaTypes: ['ORDER_CREATION'] }, context());
@@ -104,7 +88,7 @@ describe('archive handler', () => {
   });
 
   it('does a dry run from an EventBridge scheduled event and changes nothing', async () => {
-    await ingestSagas(db.pool, variedSeeds(6));
+    await ingestSagas(bed.db.pool, variedSeeds(6));
     const { handler, metricValues } = archiveFunction();
 
     const response = await handler(
@@ -115,11 +99,11 @@ describe('archive handler', () => {
     expect(response).toEqual(expect.objectContaining({ stoppedBy: 'dry-run', archived: 0, remaining: 6 }));
     // A dry run archives nothing, so it records no archive counts.
     expect(metricValues()).not.toHaveProperty('SagasArchived');
-    expect(await hotSagaIds(db.pool)).toHaveLength(6);
+    expect(await hotSagaIds(bed.db.pool)).toHaveLength(6);
   });
 
   it('starts no chunk when the Lambda has less time left than the safety margin', async () => {
-    await ingestSagas(db.pool, variedSeeds(3));
+    await ingestSagas(bed.db.pool, variedSeeds(3));
     const { handler } = archiveFunction({ ARCHIVE_SAFETY_MARGIN_MS: '60000' });
 
     const response = await handler({}, context(45_000));
@@ -136,18 +120,18 @@ describe('archive handler', () => {
     [{ action: 'restore', sagaIds: [] }, /sagaIds/],
     [[1, 2], /invalid archiver payload/],
   ])('refuses the payload %j, naming what is wrong, and archives nothing', async (payload, message) => {
-    await ingestSagas(db.pool, variedSeeds(2));
+    await ingestSagas(bed.db.pool, variedSeeds(2));
     const { handler } = archiveFunction();
 
     const attempt = handler(payload, context());
 
     await expect(attempt).rejects.toThrow(InvalidArchivePayloadError);
     await expect(handler(payload, context())).rejects.toThrow(message);
-    expect(await hotSagaIds(db.pool)).toHaveLength(2);
+    expect(await hotSagaIds(bed.db.pool)).toHaveLength(2);
   });
 
   it('restores named sagas on request', async () => {
-    await ingestSagas(db.pool, variedSeeds(3));
+    await ingestSagas(bed.db.pool, variedSeeds(3));
     const { handler } = archiveFunction();
     await handler({}, context());
 
@@ -160,30 +144,30 @@ describe('archive handler', () => {
       notArchived: ['nope'],
       failed: [],
     });
-    expect(await hotSagaIds(db.pool)).toEqual(['saga-00001']);
-    expect(await archivedSagaIds(db.pool)).toEqual(['saga-00000', 'saga-00002']);
+    expect(await hotSagaIds(bed.db.pool)).toEqual(['saga-00001']);
+    expect(await archivedSagaIds(bed.db.pool)).toEqual(['saga-00000', 'saga-00002']);
   });
 
   it('verifies archived objects whole and reports the damaged ones', async () => {
-    await ingestSagas(db.pool, variedSeeds(30));
+    await ingestSagas(bed.db.pool, variedSeeds(30));
     const { handler, errors, metricValues } = archiveFunction({ ARCHIVE_CHUNK_SIZE: '10' });
     const archived = await handler({}, context());
     if (archived.action !== 'archive') throw new Error('an archive report');
-    const { rows } = await db.pool.query<{ object_key: string }>(
+    const { rows } = await bed.db.pool.query<{ object_key: string }>(
       `SELECT object_key FROM saga_archive_object ORDER BY object_key LIMIT 1`,
     );
     const damagedKey = rows[0]?.object_key ?? '';
-    const [member] = await archive.stack.index.locate(
+    const [member] = await bed.archive.stack.index.locate(
       (
-        await db.pool.query('SELECT saga_id FROM saga_archive_index WHERE object_key = $1 LIMIT 1', [
+        await bed.db.pool.query('SELECT saga_id FROM saga_archive_index WHERE object_key = $1 LIMIT 1', [
           damagedKey,
         ])
       ).rows.map((row) => row.saga_id),
     );
-    const body = await archive.stack.storage.getRange(damagedKey, 0, 1 << 30);
+    const body = await bed.archive.stack.storage.getRange(damagedKey, 0, 1 << 30);
     if (!body || !member) throw new Error('an object with a saga in it');
     body[member.byteOffset + 3] = (body[member.byteOffset + 3] ?? 0) ^ 0x10;
-    await s3.client.send(new PutObjectCommand({ Bucket: ARCHIVE_BUCKET, Key: damagedKey, Body: body }));
+    await bed.s3.client.send(new PutObjectCommand({ Bucket: ARCHIVE_BUCKET, Key: damagedKey, Body: body }));
 
     const response = await handler({ action: 'verify', limit: 1000 }, context());
 
@@ -206,7 +190,7 @@ describe('archive handler', () => {
       expect.objectContaining({ objectKey: damagedKey }),
     );
     expect(metricValues()).toEqual(expect.objectContaining({ ArchiveObjectsDamaged: 1 }));
-    const verified = await db.pool.query(
+    const verified = await bed.db.pool.query(
       'SELECT object_key FROM saga_archive_object WHERE verified_at IS NULL ORDER BY object_key',
     );
     expect(verified.rows).toEqual([{ object_key: damagedKey }]);

@@ -6,8 +6,9 @@ import type { ArchiveReport } from '../../lib/archive/report';
 import type { ArchiveRules } from '../../lib/config/archive';
 import { TERMINAL_STATUSES } from '../../lib/domain/saga-event';
 import { consumeHandlerFor } from './consume';
+import { createTestDatabase, type TestDatabase, truncateAll } from './database';
 import { encodeAvro, kafkaEvent, kafkaRecord, type ProducedEvent, partitionOf } from './kafka';
-import type { LocalS3 } from './s3-server';
+import { type LocalS3, startLocalS3 } from './s3-server';
 import { ORDER_CREATION_STEPS, PAYMENT_FAILURE_STEPS, type StepSpec, sagaEvents } from './sagas';
 
 export const ARCHIVE_BUCKET = 'saga-archive-test';
@@ -209,4 +210,30 @@ export async function archivedSagaIds(pool: pg.Pool): Promise<string[]> {
     'SELECT saga_id FROM saga_archive_index ORDER BY saga_id',
   );
   return rows.map((row) => row.saga_id);
+}
+
+export interface ArchiveTestBed {
+  readonly db: TestDatabase;
+  readonly s3: LocalS3;
+  readonly archive: ArchiveHarness;
+}
+
+/**
+ * Registers the hooks of an archive test file: a database of its own, a local
+ * S3 server with the archive bucket, the archive harness over both, and
+ * (unless the file shares state across tests) empty tables before each test.
+ */
+export function useArchiveTestBed(options: { emptyTablesBeforeEach?: boolean } = {}): ArchiveTestBed {
+  const bed = {} as { db: TestDatabase; s3: LocalS3; archive: ArchiveHarness };
+  beforeAll(async () => {
+    bed.db = await createTestDatabase();
+    bed.s3 = await startLocalS3([ARCHIVE_BUCKET]);
+    bed.archive = archiveHarness(bed.db.pool, bed.s3);
+  });
+  afterAll(async () => {
+    await bed.s3.close();
+    await bed.db.drop();
+  });
+  if (options.emptyTablesBeforeEach ?? true) beforeEach(() => truncateAll(bed.db.pool));
+  return bed;
 }

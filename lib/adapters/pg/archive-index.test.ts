@@ -1,33 +1,19 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   ARCHIVE_BUCKET,
-  type ArchiveHarness,
   archivedSagaIds,
-  archiveHarness,
   hotSagaIds,
   inArchivedForm,
   ingestSagas,
   rawRows,
+  useArchiveTestBed,
   variedSeeds,
 } from '../../../test/support/archive';
-import { createTestDatabase, type TestDatabase, truncateAll } from '../../../test/support/database';
-import { type LocalS3, startLocalS3 } from '../../../test/support/s3-server';
+import { truncateAll } from '../../../test/support/database';
 import type { ArchiveSearchFilters, SagaSort } from '../../archive/ports';
 import { restoreArchivedSagas } from '../../archive/restore';
 
-let db: TestDatabase;
-let s3: LocalS3;
-let archive: ArchiveHarness;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  s3 = await startLocalS3([ARCHIVE_BUCKET]);
-  archive = archiveHarness(db.pool, s3);
-});
-afterAll(async () => {
-  await s3.close();
-  await db.drop();
-});
+const bed = useArchiveTestBed({ emptyTablesBeforeEach: false });
 
 const SUMMARY = `SELECT saga_id, saga_type, order_id, current_status, last_step, last_trace_id, started_at, updated_at,
   created_at, step_count, last_recorded_at, last_event_timestamp, last_event_id, failed_at, compensated_at
@@ -37,11 +23,11 @@ describe('searching the archive index', () => {
   let hot: Array<Record<string, unknown>>;
 
   beforeAll(async () => {
-    await truncateAll(db.pool);
-    await ingestSagas(db.pool, variedSeeds(60));
-    hot = inArchivedForm(await rawRows(db.pool, SUMMARY));
-    await archive.run({ chunkSize: 25 });
-    expect(await hotSagaIds(db.pool)).toEqual([]);
+    await truncateAll(bed.db.pool);
+    await ingestSagas(bed.db.pool, variedSeeds(60));
+    hot = inArchivedForm(await rawRows(bed.db.pool, SUMMARY));
+    await bed.archive.run({ chunkSize: 25 });
+    expect(await hotSagaIds(bed.db.pool)).toEqual([]);
   });
 
   function expected(filter: (row: Record<string, unknown>) => boolean, sort: SagaSort) {
@@ -80,7 +66,7 @@ describe('searching the archive index', () => {
     const want = expected(filter, 'startedAt,desc');
     expect(want.length).toBeGreaterThan(0);
 
-    const found = await archive.stack.reader.searchArchived(filters, { offset: 0, limit: 100 });
+    const found = await bed.archive.stack.reader.searchArchived(filters, { offset: 0, limit: 100 });
 
     expect(found.totalElements).toBe(want.length);
     expect(found.content.map((row) => row.saga)).toEqual(want);
@@ -96,7 +82,7 @@ describe('searching the archive index', () => {
       const want = expected((row) => row.saga_type === 'REFUND', sort).map((row) => row.saga_id);
       const seen: unknown[] = [];
       for (let offset = 0; offset <= want.length; offset += 7) {
-        const page = await archive.stack.reader.searchArchived(
+        const page = await bed.archive.stack.reader.searchArchived(
           { sagaType: 'REFUND' },
           { offset, limit: 7, sort },
         );
@@ -116,20 +102,20 @@ describe('restoring archived sagas', () => {
   ] as const;
 
   async function dump() {
-    return Promise.all(TABLES.map((sql) => rawRows(db.pool, sql).then((raw) => raw.rows)));
+    return Promise.all(TABLES.map((sql) => rawRows(bed.db.pool, sql).then((raw) => raw.rows)));
   }
 
-  beforeEach(() => truncateAll(db.pool));
+  beforeEach(() => truncateAll(bed.db.pool));
 
   it('puts sagas back into the hot tables exactly as they were, every column of every row', async () => {
-    await ingestSagas(db.pool, variedSeeds(45));
-    await db.pool.query(`UPDATE saga_steps SET created_at = created_at + interval '7 microseconds'`);
+    await ingestSagas(bed.db.pool, variedSeeds(45));
+    await bed.db.pool.query(`UPDATE saga_steps SET created_at = created_at + interval '7 microseconds'`);
     const before = await dump();
-    await archive.run({ chunkSize: 20 });
-    expect(await hotSagaIds(db.pool)).toEqual([]);
+    await bed.archive.run({ chunkSize: 20 });
+    expect(await hotSagaIds(bed.db.pool)).toEqual([]);
 
-    const report = await restoreArchivedSagas(archive.stack, [
-      ...(await archivedSagaIds(db.pool)),
+    const report = await restoreArchivedSagas(bed.archive.stack, [
+      ...(await archivedSagaIds(bed.db.pool)),
       'never-archived',
     ]);
 
@@ -138,24 +124,26 @@ describe('restoring archived sagas', () => {
     );
     expect(report.restored).toHaveLength(45);
     expect(await dump()).toEqual(before);
-    expect(await archivedSagaIds(db.pool)).toEqual([]);
-    const { rows } = await db.pool.query('SELECT DISTINCT saga_count FROM saga_archive_object');
+    expect(await archivedSagaIds(bed.db.pool)).toEqual([]);
+    const { rows } = await bed.db.pool.query('SELECT DISTINCT saga_count FROM saga_archive_object');
     expect(rows).toEqual([{ saga_count: 0 }]);
   });
 
   it('leaves a saga archived and says why when its archive is damaged', async () => {
-    await ingestSagas(db.pool, variedSeeds(2));
-    await archive.run();
-    const [entry] = await archive.stack.index.locate(['saga-00000']);
+    await ingestSagas(bed.db.pool, variedSeeds(2));
+    await bed.archive.run();
+    const [entry] = await bed.archive.stack.index.locate(['saga-00000']);
     if (!entry) throw new Error('archived');
-    await s3.client.send(new PutObjectCommand({ Bucket: ARCHIVE_BUCKET, Key: entry.objectKey, Body: 'x' }));
+    await bed.s3.client.send(
+      new PutObjectCommand({ Bucket: ARCHIVE_BUCKET, Key: entry.objectKey, Body: 'x' }),
+    );
 
-    const report = await restoreArchivedSagas(archive.stack, ['saga-00000', 'saga-00001']);
+    const report = await restoreArchivedSagas(bed.archive.stack, ['saga-00000', 'saga-00001']);
 
     expect(report.restored).toEqual(['saga-00001']);
     expect(report.failed).toEqual([
       { sagaId: 'saga-00000', error: expect.stringMatching(/truncated or replaced/) },
     ]);
-    expect(await archivedSagaIds(db.pool)).toEqual(['saga-00000']);
+    expect(await archivedSagaIds(bed.db.pool)).toEqual(['saga-00000']);
   });
 });
